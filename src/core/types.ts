@@ -1,0 +1,159 @@
+// Domain types shared by every layer. Plain data only: no behaviour, no I/O.
+
+/** What one replica of a service reserves. cpu in cores, memory in bytes; 0 when unset. */
+export interface Resources {
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+/** The budget a plan must fit. cpu and memory are only enforced when set. */
+export interface Capacity {
+  readonly replicas: number;
+  readonly cpu?: number;
+  readonly memory?: number;
+}
+
+/** How demand turns into need (replicas wanted if capacity were free). */
+export type Rule =
+  /** need = ceil(value / perReplica); 0 while value <= activation (scale to zero). */
+  | { readonly type: 'target'; readonly perReplica: number; readonly activation: number }
+  /**
+   * Little's law: value is the backlog, rate the arrival rate (units/s). Enough replicas that, each serving
+   * perReplicaRate units/s, keep up with arrivals and drain the backlog within drainSeconds.
+   */
+  | { readonly type: 'queue'; readonly perReplicaRate: number; readonly drainSeconds: number }
+  /** All capacity that higher priorities leave (up to max). */
+  | { readonly type: 'remainder' }
+  /** A constant number of replicas. */
+  | { readonly type: 'fixed'; readonly replicas: number };
+
+/** What a replica is; each scheduler reads the fields it understands. */
+export interface RunSpec {
+  readonly command?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly image?: string;
+  readonly workload?: string;
+  readonly cpu?: number;
+  readonly memory?: number;
+  /** Milliseconds between SIGTERM and SIGKILL when a replica stops. */
+  readonly stopGraceMs?: number;
+}
+
+/** A source's configuration: `type` picks the implementation, the rest is its settings. */
+export interface SourceSpec {
+  readonly type: string;
+  readonly [setting: string]: unknown;
+}
+
+/** What the planner needs to know about a service. */
+export interface ServicePolicy {
+  readonly name: string;
+  /** 1 = highest. */
+  readonly priority: number;
+  readonly min: number;
+  readonly max: number;
+  readonly rule: Rule;
+  readonly resources: Resources;
+  /** Scale-down waits until need has stayed lower for this long (ms). */
+  readonly scaleDownWindowMs: number;
+}
+
+export interface ServiceSpec extends ServicePolicy {
+  readonly run: RunSpec;
+  /** Absent for rules that need no signal (remainder, fixed). */
+  readonly source?: SourceSpec;
+}
+
+export interface SchedulerSpec {
+  readonly type: string;
+  readonly [setting: string]: unknown;
+}
+
+export interface Config {
+  readonly name: string;
+  readonly capacity: Capacity;
+  readonly intervalMs: number;
+  /** How long one source read may take before it counts as failed. */
+  readonly readTimeoutMs: number;
+  readonly scheduler: SchedulerSpec;
+  readonly services: readonly ServiceSpec[];
+  readonly api: { readonly token?: string };
+}
+
+/** One value read from a source. `at` is the clock time (ms) it describes. */
+export interface Reading {
+  readonly value: number;
+  /** Arrival rate in units per second, where the source knows it. */
+  readonly rate?: number;
+  readonly at: number;
+}
+
+/** The outcome of reading a source: a value, or why there is none. Never a made-up value. */
+export type SourceResult = { readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly error: string };
+
+/** Replicas of one service as the back-end reports them. */
+export interface Observed {
+  readonly running: number;
+  readonly starting: number;
+  readonly stopping: number;
+}
+
+export const NONE_OBSERVED: Observed = Object.freeze({ running: 0, starting: 0, stopping: 0 });
+
+/** The decision for one service in one tick. */
+export interface ServicePlan {
+  readonly name: string;
+  readonly priority: number;
+  /** The signal the need came from; undefined when the rule has none or the source failed. */
+  readonly value: number | undefined;
+  /** Replicas the rule asks for (before stabilisation and capacity). */
+  readonly need: number;
+  /** Replicas this service should have. */
+  readonly desired: number;
+  /** Present when desired differs from what the service had, or when something notable happened. */
+  readonly reason?: string;
+  /** Set when the source failed and the service is held at its count. */
+  readonly error?: string;
+}
+
+export interface Plan {
+  readonly at: number;
+  readonly services: readonly ServicePlan[];
+}
+
+/** One service as a running instance reports it (GET /api/state). */
+export interface ServiceState {
+  readonly name: string;
+  readonly priority: number;
+  readonly min: number;
+  readonly max: number;
+  readonly value: number | null;
+  readonly need: number;
+  readonly desired: number;
+  readonly running: number;
+  readonly starting: number;
+  readonly stopping: number;
+  readonly reason?: string;
+  readonly error?: string;
+}
+
+/** What a running instance is doing, as of one moment. */
+export interface Snapshot {
+  /** ISO 8601. */
+  readonly time: string;
+  readonly name: string;
+  readonly capacity: { readonly replicas: number; readonly used: number; readonly cpu?: number; readonly memory?: number };
+  readonly services: readonly ServiceState[];
+}
+
+export type EventKind = 'plan' | 'scale' | 'error' | 'recovered' | 'replica';
+
+/** Something that happened, with its reason. */
+export interface ControllerEvent {
+  readonly kind: EventKind;
+  /** ISO 8601. */
+  readonly time: string;
+  readonly service?: string;
+  readonly message: string;
+}
