@@ -1,0 +1,337 @@
+import { errorMessage } from '../core/errors.js';
+import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
+import type {
+  Capacity,
+  ControllerEvent,
+  EventKind,
+  Observed,
+  Plan,
+  ServicePolicy,
+  Snapshot,
+  SourceResult,
+} from '../core/types.js';
+import { NONE_OBSERVED } from '../core/types.js';
+import { admit, EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
+import { Backoff } from './backoff.js';
+
+export interface ControllerOptions {
+  readonly name: string;
+  readonly capacity: Capacity;
+  readonly intervalMs: number;
+  readonly readTimeoutMs: number;
+  readonly services: readonly ServicePolicy[];
+  /** Per service that has a signal. */
+  readonly sources: ReadonlyMap<string, Source>;
+  readonly scheduler: Scheduler;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+type Listener = (event: ControllerEvent) => void;
+
+/**
+ * The control loop. Each tick: read every source concurrently (each read bounded by readTimeoutMs; a read
+ * still running at the end of the tick is used by a later one), observe the back-end, plan, and act on the
+ * difference between desired and observed. Acting happens again, at once, whenever a scale call settles or
+ * the back-end reports a replica change, so capacity freed by a stopped replica goes to the waiting service
+ * without waiting for the next tick.
+ */
+export class Controller {
+  private readonly opts: ControllerOptions;
+  private memory: PlannerMemory = EMPTY_MEMORY;
+  private lastPlan: Plan | undefined;
+  private observed: ReadonlyMap<string, Observed> = new Map();
+  private readonly latest = new Map<string, SourceResult>();
+  private readonly reading = new Map<string, Promise<void>>();
+  private readonly inFlight = new Map<string, { target: number; done: Promise<void> }>();
+  private readonly backoff = new Map<string, Backoff>();
+  private readonly listeners = new Set<Listener>();
+  private readonly reported = new Map<string, string>();
+  private reconciling: Promise<void> | undefined;
+  private dirty = false;
+  private stopped = false;
+  private readonly loop = new AbortController();
+  private unwatch: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(options: ControllerOptions) {
+    this.opts = options;
+    this.unwatch = options.scheduler.watch?.(() => this.requestReconcile());
+  }
+
+  /** Starts the loop; resolves when it has stopped. */
+  start(): Promise<void> {
+    if (!this.running) {
+      this.running = this.runLoop();
+    }
+    return this.running;
+  }
+
+  /** Stops the loop and waits for scale calls in flight. Leaves replicas as they are. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.loop.abort();
+    this.unwatch?.();
+    await this.running;
+    await this.settle();
+  }
+
+  /** Scales every service to zero and waits (up to timeoutMs) until nothing runs, starts or stops. */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    const { scheduler, clock } = this.opts;
+    // No more planning or reconciling: from here on only the scale-to-zero below acts.
+    this.stopped = true;
+    this.loop.abort();
+    await this.settle();
+    const deadline = clock.now() + timeoutMs;
+    for (const s of this.opts.services) {
+      await this.call(s.name, 0, 'stopping everything on exit', false);
+    }
+    while (clock.now() < deadline) {
+      const seen = await scheduler.observe(AbortSignal.timeout(5000)).catch(() => undefined);
+      if (seen && [...seen.values()].every((o) => o.running + o.starting + o.stopping === 0)) return true;
+      await clock.sleep(50);
+    }
+    return false;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): Snapshot {
+    const planned = new Map(this.lastPlan?.services.map((s) => [s.name, s]));
+    let used = 0;
+    const services = this.opts.services.map((s) => {
+      const o = this.observed.get(s.name) ?? NONE_OBSERVED;
+      const p = planned.get(s.name);
+      used += o.running + o.starting + o.stopping;
+      return {
+        name: s.name,
+        priority: s.priority,
+        min: s.min,
+        max: s.max,
+        value: p?.value ?? null,
+        need: p?.need ?? 0,
+        desired: p?.desired ?? 0,
+        running: o.running,
+        starting: o.starting,
+        stopping: o.stopping,
+        ...(p?.reason === undefined ? {} : { reason: p.reason }),
+        ...(p?.error === undefined ? {} : { error: p.error }),
+      };
+    });
+    const { capacity } = this.opts;
+    return {
+      time: new Date(this.opts.clock.now()).toISOString(),
+      name: this.opts.name,
+      capacity: { ...capacity, used },
+      services,
+    };
+  }
+
+  /** One full iteration: read, observe, plan, act. The loop calls it every interval; tests call it directly. */
+  async tick(): Promise<Plan | undefined> {
+    const { clock, capacity, services } = this.opts;
+    await this.readSources();
+    const observed = await this.observe();
+    if (!observed) return undefined;
+    const result = plan(
+      { now: clock.now(), capacity, services, readings: this.latest, observed },
+      this.memory,
+    );
+    this.memory = result.memory;
+    this.lastPlan = result.plan;
+    this.report(result.plan);
+    await this.reconcile();
+    return result.plan;
+  }
+
+  private async runLoop(): Promise<void> {
+    const { clock, intervalMs, logger } = this.opts;
+    while (!this.stopped) {
+      const started = clock.now();
+      try {
+        await this.tick();
+      } catch (error) {
+        // A bug, not a fault of a source or back-end (those are handled where they happen): keep going.
+        logger.log('error', 'tick failed', { error: errorMessage(error) });
+        this.emit('error', `tick failed: ${errorMessage(error)}`);
+      }
+      const rest = intervalMs - (clock.now() - started);
+      await clock.sleep(Math.max(0, rest), this.loop.signal);
+    }
+  }
+
+  /** Starts a read for every source with none in flight and waits for them, but no longer than a tick. */
+  private async readSources(): Promise<void> {
+    const { sources, clock, readTimeoutMs, intervalMs } = this.opts;
+    for (const [name, source] of sources) {
+      if (this.reading.has(name)) continue;
+      const abort = new AbortController();
+      const timeout = clock
+        .sleep(readTimeoutMs, abort.signal)
+        .then((): SourceResult => ({ ok: false, error: `no answer within ${readTimeoutMs}ms` }));
+      const read = source
+        .read(abort.signal)
+        .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }));
+      const p = Promise.race([read, timeout]).then((result) => {
+        abort.abort();
+        this.latest.set(name, result);
+        this.reading.delete(name);
+      });
+      this.reading.set(name, p);
+    }
+    if (this.reading.size === 0) return;
+    const cut = new AbortController();
+    await Promise.race([Promise.all(this.reading.values()), clock.sleep(intervalMs, cut.signal)]);
+    cut.abort();
+  }
+
+  private async observe(): Promise<ReadonlyMap<string, Observed> | undefined> {
+    try {
+      this.observed = await this.opts.scheduler.observe(
+        AbortSignal.timeout(Math.max(1000, this.opts.readTimeoutMs)),
+      );
+      this.clearProblem('scheduler');
+      return this.observed;
+    } catch (error) {
+      this.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
+      return undefined;
+    }
+  }
+
+  private requestReconcile(): void {
+    if (this.stopped) return;
+    void this.reconcile();
+  }
+
+  /** Acts on the difference between desired and observed; runs one at a time, re-running if asked meanwhile. */
+  private reconcile(): Promise<void> {
+    if (this.reconciling) {
+      this.dirty = true;
+      return this.reconciling;
+    }
+    this.reconciling = (async () => {
+      do {
+        this.dirty = false;
+        await this.reconcileOnce();
+      } while (this.dirty && !this.stopped);
+    })().finally(() => {
+      this.reconciling = undefined;
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const current = this.lastPlan;
+    if (!current || this.stopped) return;
+    const observed = await this.observe();
+    if (!observed) return;
+    const now = this.opts.clock.now();
+    const desired = new Map(current.services.map((s) => [s.name, s]));
+    const items = this.opts.services.map((s) => {
+      const o = observed.get(s.name) ?? NONE_OBSERVED;
+      const flight = this.inFlight.get(s.name)?.target;
+      const waiting = this.backoff.get(s.name)?.waiting(now) ?? false;
+      // A service waiting out a backoff is left alone, as if a call were in flight for what it has.
+      const held = flight ?? (waiting ? o.running + o.starting : undefined);
+      return {
+        name: s.name,
+        priority: s.priority,
+        resources: s.resources,
+        desired: desired.get(s.name)?.desired ?? o.running + o.starting,
+        observed: o,
+        ...(held === undefined ? {} : { inFlight: held }),
+      };
+    });
+    for (const [name, target] of admit(items, this.opts.capacity)) {
+      const o = observed.get(name) ?? NONE_OBSERVED;
+      const active = o.running + o.starting;
+      const planned = desired.get(name);
+      const reason =
+        planned?.reason ??
+        (target > active
+          ? `replacing ${target - active} replica(s) of ${name} that stopped`
+          : `${name} above plan`);
+      void this.call(name, target, reason, true);
+    }
+  }
+
+  /** One scale call; at most one per service at a time. */
+  private call(service: string, replicas: number, reason: string, retry: boolean): Promise<void> {
+    const existing = this.inFlight.get(service);
+    if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry));
+    const { scheduler, logger, clock } = this.opts;
+    const done = (async () => {
+      logger.log('info', `scale ${service} to ${replicas}`, { reason });
+      this.emit('scale', `${service} → ${replicas}: ${reason}`, service);
+      try {
+        await scheduler.scale(service, replicas, reason);
+        this.backoff.delete(service);
+        this.clearProblem(`scale:${service}`, service);
+      } catch (error) {
+        const backoff = this.backoff.get(service) ?? new Backoff();
+        this.backoff.set(service, backoff);
+        const delay = backoff.fail(clock.now());
+        this.problem(
+          `scale:${service}`,
+          service,
+          `scaling ${service} to ${replicas} failed: ${errorMessage(error)}${retry ? ` (retrying in ${delay}ms)` : ''}`,
+        );
+        if (retry && !this.stopped) {
+          void clock.sleep(delay, this.loop.signal).then(() => this.requestReconcile());
+        }
+      } finally {
+        this.inFlight.delete(service);
+      }
+    })();
+    this.inFlight.set(service, { target: replicas, done });
+    return done.then(() => this.requestReconcile());
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0 || this.reconciling) {
+      await Promise.all([...this.inFlight.values()].map((f) => f.done));
+      await this.reconciling;
+    }
+  }
+
+  /** Emits plan events for changes, and error / recovered events when a source's state changes. */
+  private report(p: Plan): void {
+    for (const s of p.services) {
+      if (s.error !== undefined)
+        this.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason ?? s.error}`);
+      else {
+        this.clearProblem(`source:${s.name}`, s.name);
+        if (s.reason) this.emit('plan', s.reason, s.name);
+      }
+    }
+  }
+
+  private problem(key: string, service: string | undefined, message: string): void {
+    if (this.reported.get(key) === message) return;
+    this.reported.set(key, message);
+    this.opts.logger.log('warn', message);
+    this.emit('error', message, service);
+  }
+
+  private clearProblem(key: string, service?: string): void {
+    if (!this.reported.has(key)) return;
+    this.reported.delete(key);
+    const message = `${key.replace(/^[a-z]+:/, '')}: recovered`;
+    this.opts.logger.log('info', message);
+    this.emit('recovered', message, service);
+  }
+
+  private emit(kind: EventKind, message: string, service?: string): void {
+    const event: ControllerEvent = {
+      kind,
+      time: new Date(this.opts.clock.now()).toISOString(),
+      message,
+      ...(service === undefined ? {} : { service }),
+    };
+    for (const l of this.listeners) l(event);
+  }
+}
