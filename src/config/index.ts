@@ -1,0 +1,5 @@
+// The config loader: YAML or JSON in, a validated Config out, or a ConfigError with every problem.
+export { type Env, type Substituted, substituteEnv } from './env.js';
+export { loadConfig, type ParseOptions, parseConfig, type SettingsSchemas } from './load.js';
+export { configSchema, type RawConfig, type RawRule, type RawService, serviceSchema } from './schema.js';
+export { parseDuration, parseMemory } from './units.js';

@@ -1,0 +1,265 @@
+// Reads a config file into a Config, or throws a ConfigError listing every problem found.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import type { Capacity, Config, RunSpec, ServiceSpec } from '../core/types.js';
+import { type Env, substituteEnv } from './env.js';
+import { describe, errorMap, issueLines, joinPath, type Path } from './problems.js';
+import { configShape, type RawService, SERVICE_NAME, serviceSchema } from './schema.js';
+
+/** Settings schemas by `type`, as the source and scheduler registries export them. */
+export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
+
+export interface ParseOptions {
+  /** Shown in messages; `.json` files are read as strict JSON, anything else as YAML 1.2. */
+  readonly file?: string;
+  /** Relative `run.cwd` paths resolve against this folder; defaults to the file's folder. */
+  readonly baseDir?: string;
+  /** Values for `${NAME}`; defaults to process.env. */
+  readonly env?: Env;
+  /** When given, each service's source settings are checked by the schema for their type. */
+  readonly sourceSchemas?: SettingsSchemas;
+  /** When given, the scheduler settings are checked by the schema for their type. */
+  readonly schedulerSchemas?: SettingsSchemas;
+}
+
+/** Syntax errors listed before the rest are summed up: after the first few they are mostly echoes. */
+const MAX_SYNTAX_ERRORS = 20;
+
+/** Reads and parses a config file. A file that cannot be read is a ConfigError too. */
+export async function loadConfig(
+  path: string,
+  env?: Env,
+  options: Omit<ParseOptions, 'file' | 'env'> = {},
+): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`config: cannot read ${path}: ${readFailure(error)}`]);
+  }
+  return parseConfig(text, {
+    baseDir: dirname(resolve(path)),
+    ...options,
+    file: path,
+    ...(env ? { env } : {}),
+  });
+}
+
+/** Parses config text (YAML, or JSON) into a Config; throws a ConfigError with every problem found. */
+export function parseConfig(text: string, options: ParseOptions = {}): Config {
+  const document = parseText(text, options.file?.toLowerCase().endsWith('.json') ?? false);
+  const substituted = substituteEnv(document, options.env ?? process.env);
+  const problems: string[] = [];
+  const config = validate(substituted.value, options, problems);
+  // A value left unsubstituted would fail its own check too; the env problem says enough.
+  const mentioned = (problem: string) =>
+    [...substituted.paths].some((path) => problem.startsWith(`${path}: `));
+  const all = [...substituted.problems, ...problems.filter((problem) => !mentioned(problem))];
+  if (all.length > 0 || !config) throw new ConfigError(all.length > 0 ? all : ['config: invalid']);
+  return config;
+}
+
+/** The document as plain data, or a ConfigError with the syntax errors. */
+function parseText(text: string, json: boolean): unknown {
+  const lineCounter = new LineCounter();
+  let value: unknown;
+  try {
+    // The JSON schema refuses YAML-only scalars (yes, ~, bare words) in a .json file.
+    const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
+      lineCounter,
+      prettyErrors: false,
+      logLevel: 'silent',
+      schema: json ? 'json' : 'core',
+    });
+    if (doc.errors.length > 0) {
+      // The parser reports a stack overflow once per level it unwinds; one line says it.
+      const overflow = doc.errors.find((error) => error.message.includes('call stack'));
+      const shown = overflow ? [overflow] : doc.errors.slice(0, MAX_SYNTAX_ERRORS);
+      const lines = shown.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        const message = error === overflow ? 'nested too deeply' : error.message.replace(/\s+/g, ' ');
+        return `config: line ${line}, column ${col}: ${message}`;
+      });
+      const more = doc.errors.length - MAX_SYNTAX_ERRORS;
+      if (!overflow && more > 0) lines.push(`config: ${more} more syntax errors`);
+      throw new ConfigError(lines);
+    }
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // Alias bombs (the message says so), or nesting deep enough to exhaust the stack.
+    const message = errorMessage(error).includes('call stack') ? 'nested too deeply' : errorMessage(error);
+    throw new ConfigError([`config: ${message}`]);
+  }
+  if (value === null || value === undefined) throw new ConfigError(['config: the document is empty']);
+  return value;
+}
+
+function validate(doc: unknown, options: ParseOptions, problems: string[]): Config | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    problems.push(`config: must be a map of settings, got ${describe(doc)}`);
+    return undefined;
+  }
+  const fields = doc as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!Object.hasOwn(configShape, key)) problems.push(`${joinPath([key])}: unknown key`);
+  }
+
+  // Each key on its own, so a mistake in one still lets the others (and cross-field rules) be checked.
+  const check = <T extends z.ZodType>(path: Path, schema: T, value: unknown): z.output<T> | undefined => {
+    const result = schema.safeParse(value, { error: errorMap });
+    if (result.success) return result.data;
+    problems.push(...issueLines(result.error.issues, path));
+    return undefined;
+  };
+  const name = check(['name'], configShape.name, fields.name);
+  const capacity = check(['capacity'], configShape.capacity, fields.capacity);
+  const intervalMs = check(['interval'], configShape.interval, fields.interval);
+  const readTimeoutMs = check(['readTimeout'], configShape.readTimeout, fields.readTimeout);
+  const scheduler = check(['scheduler'], configShape.scheduler, fields.scheduler);
+  const api = check(['api'], configShape.api, fields.api);
+  // The input's own keys, not zod's copy: that one would drop a service named `__proto__` without a word.
+  const rawServices = check(['services'], configShape.services, fields.services)
+    ? (fields.services as Record<string, unknown>)
+    : {};
+
+  if (scheduler && options.schedulerSchemas) {
+    checkSettings(['scheduler'], scheduler, options.schedulerSchemas, check, problems);
+  }
+
+  const services: Array<[string, RawService]> = [];
+  for (const [serviceName, raw] of Object.entries(rawServices)) {
+    const path = ['services', serviceName];
+    if (!SERVICE_NAME.test(serviceName)) {
+      problems.push(
+        `${joinPath(path)}: service names must be 1-63 lower-case letters, digits or "-", starting with a letter or digit`,
+      );
+    }
+    const service = check(path, serviceSchema, raw);
+    if (!service) continue;
+    problems.push(...crossCheck(path, service, capacity));
+    if (service.demand.source && options.sourceSchemas) {
+      checkSettings(
+        [...path, 'demand', 'source'],
+        service.demand.source,
+        options.sourceSchemas,
+        check,
+        problems,
+      );
+    }
+    services.push([serviceName, service]);
+  }
+
+  if (problems.length > 0) return undefined;
+  if (!name || !capacity || intervalMs === undefined || readTimeoutMs === undefined || !scheduler || !api) {
+    return undefined;
+  }
+  const baseDir = options.baseDir ?? (options.file ? dirname(resolve(options.file)) : undefined);
+  return {
+    name,
+    capacity,
+    intervalMs,
+    readTimeoutMs,
+    scheduler,
+    services: services
+      .map(([serviceName, service]) => toServiceSpec(serviceName, service, capacity, baseDir))
+      .sort((a, b) => a.priority - b.priority || compare(a.name, b.name)),
+    api,
+  };
+}
+
+/**
+ * Rules that relate several fields of one service, each reported on its own line.
+ * Not rules: max may exceed capacity.replicas (capacity is shared; max only caps this service), and run.cpu
+ * and run.memory stay optional when capacity counts cpu or memory, as in DESIGN.md's own example (`batch`):
+ * a service without them reserves 0, which the planner does not count against that budget.
+ */
+function crossCheck(path: Path, service: RawService, capacity: Capacity | undefined): string[] {
+  const problems: string[] = [];
+  const at = (...rest: string[]) => joinPath([...path, ...rest]);
+  const { min, demand } = service;
+  const max = service.max ?? capacity?.replicas;
+  const ordered = max === undefined || min <= max;
+  if (!ordered) {
+    problems.push(
+      service.max === undefined
+        ? `${at('min')}: must be ≤ max, which defaults to capacity.replicas (${max}), got ${min}`
+        : `${at('min')}: must be ≤ max (${max}), got ${min}`,
+    );
+  }
+  const rule = demand.rule;
+  if ((rule.type === 'target' || rule.type === 'queue') && !demand.source) {
+    problems.push(`${at('demand', 'source')}: required for rule type ${rule.type}`);
+  }
+  if ((rule.type === 'remainder' || rule.type === 'fixed') && demand.source) {
+    problems.push(`${at('demand', 'source')}: not used by rule type ${rule.type}; remove it`);
+  }
+  if (
+    rule.type === 'fixed' &&
+    ordered &&
+    (rule.replicas < min || (max !== undefined && rule.replicas > max))
+  ) {
+    problems.push(
+      `${at('demand', 'rule', 'replicas')}: must be within min and max (${min}..${max ?? '∞'}), got ${rule.replicas}`,
+    );
+  }
+  return problems;
+}
+
+/** Checks a source's or scheduler's settings (all but `type`) with the registry's schema for its type. */
+function checkSettings(
+  path: Path,
+  spec: { readonly type: string; readonly [setting: string]: unknown },
+  schemas: SettingsSchemas,
+  check: (path: Path, schema: z.ZodType, value: unknown) => unknown,
+  problems: string[],
+): void {
+  const { type, ...settings } = spec;
+  const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  if (!schema) {
+    problems.push(`${joinPath([...path, 'type'])}: must be one of ${Object.keys(schemas).sort().join(', ')}`);
+    return;
+  }
+  check(path, schema, settings);
+}
+
+function toServiceSpec(
+  name: string,
+  service: RawService,
+  capacity: Capacity,
+  baseDir: string | undefined,
+): ServiceSpec {
+  const { stopGrace, ...run } = service.run;
+  const runSpec: RunSpec = {
+    ...run,
+    ...(run.cwd !== undefined && baseDir !== undefined ? { cwd: resolve(baseDir, run.cwd) } : {}),
+    stopGraceMs: stopGrace,
+  };
+  return {
+    name,
+    priority: service.priority,
+    min: service.min,
+    max: service.max ?? capacity.replicas,
+    rule: service.demand.rule,
+    resources: { cpu: run.cpu ?? 0, memory: run.memory ?? 0 },
+    scaleDownWindowMs: service.scaleDownWindow,
+    run: runSpec,
+    ...(service.demand.source ? { source: service.demand.source } : {}),
+  };
+}
+
+/** Code-point order: the same everywhere, unlike localeCompare. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return errorMessage(error);
+}

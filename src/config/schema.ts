@@ -1,0 +1,156 @@
+// The config file's shape, as zod schemas. Field-level rules live here; rules that relate several fields
+// (min ≤ max, a source for the rule, fixed replicas within min..max) live in load.ts.
+import { z } from 'zod';
+import { describe, expecting } from './problems.js';
+import { parseDuration, parseMemory } from './units.js';
+
+/** `name`: safe in labels, file names and metric names. */
+export const INSTANCE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+/** Service names: lower case, safe in file paths, labels and DNS names. */
+export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Longest duration: timers (setTimeout) fire at once beyond 2^31-1 ms, about 596.5 hours. */
+export const MAX_DURATION_MS = 596 * 3_600_000;
+
+/** An integer ≥ min, with one message for every way it can be wrong. */
+export function integer(min: number) {
+  const error = expecting(`an integer ≥ ${min}`);
+  return z.int({ error }).min(min, { error });
+}
+
+function positive() {
+  const error = expecting('a number > 0');
+  return z.number({ error }).positive({ error });
+}
+
+function nonNegative() {
+  const error = expecting('a number ≥ 0');
+  return z.number({ error }).nonnegative({ error });
+}
+
+const text = () => z.string().min(1);
+
+/** A duration (`100ms`, `2s`, `5m`) → milliseconds, at least minMs. */
+export function duration(minMs = 0) {
+  return z.unknown().transform((input, ctx): number => {
+    const fail = (message: string) => {
+      ctx.issues.push({ code: 'custom', message, input });
+      return z.NEVER;
+    };
+    if (input === undefined) return fail('required');
+    const wanted = `must be a duration like 100ms, 2s or 5m, got ${describe(input)}`;
+    if (typeof input !== 'string' && typeof input !== 'number') return fail(wanted);
+    let ms: number;
+    try {
+      ms = parseDuration(input);
+    } catch {
+      return fail(typeof input === 'number' ? `needs a unit, like 100ms or 2s, got ${input}` : wanted);
+    }
+    if (ms < minMs) return fail(`must be at least ${minMs}ms, got ${describe(input)}`);
+    if (ms > MAX_DURATION_MS) return fail(`must be at most 596h, got ${describe(input)}`);
+    return ms;
+  });
+}
+
+/** A memory size (`64Mi`, `2Gi`, `1G`, bytes) → bytes, more than zero. */
+export function memory() {
+  return z.unknown().transform((input, ctx): number => {
+    const fail = (message: string) => {
+      ctx.issues.push({ code: 'custom', message, input });
+      return z.NEVER;
+    };
+    if (input === undefined) return fail('required');
+    const wanted = `must be a memory size like 64Mi or 2Gi, got ${describe(input)}`;
+    if (typeof input !== 'string' && typeof input !== 'number') return fail(wanted);
+    let bytes: number;
+    try {
+      bytes = parseMemory(input);
+    } catch {
+      return fail(wanted);
+    }
+    return bytes > 0 ? bytes : fail(`must be more than 0 bytes, got ${describe(input)}`);
+  });
+}
+
+export const nameSchema = z.string().regex(INSTANCE_NAME, {
+  error: (issue) =>
+    `must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit, got ${describe(issue.input)}`,
+});
+
+export const capacitySchema = z.strictObject({
+  replicas: integer(1),
+  cpu: positive().optional(),
+  memory: memory().optional(),
+});
+
+/** `type` picks the back-end; its other settings are checked by the scheduler registry, not here. */
+export const schedulerSchema = z.looseObject({ type: text().default('process') }).prefault({});
+
+export const apiSchema = z.strictObject({ token: text().optional() }).prefault({});
+
+const envName = z
+  .string()
+  .regex(/^[^=\0]+$/, { error: 'environment variable names must not be empty or contain "="' });
+
+export const runSchema = z.strictObject({
+  command: z
+    .array(z.string())
+    .min(1)
+    .refine((command) => command[0] !== '', { error: 'the program name must not be empty', path: [0] })
+    .optional(),
+  env: z.record(envName, z.string()).optional(),
+  cwd: text().optional(),
+  image: text().optional(),
+  workload: text().optional(),
+  cpu: positive().optional(),
+  memory: memory().optional(),
+  stopGrace: duration().default(5000),
+});
+
+/** `type` picks the source; its other settings are checked by the source registry, not here. */
+export const sourceSchema = z.looseObject({ type: text() });
+
+export const ruleSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('target'), perReplica: positive(), activation: nonNegative().default(0) }),
+  z.strictObject({
+    type: z.literal('queue'),
+    perReplicaRate: positive(),
+    drainSeconds: positive().default(10),
+  }),
+  z.strictObject({ type: z.literal('remainder') }),
+  z.strictObject({ type: z.literal('fixed'), replicas: integer(0) }),
+]);
+
+export const demandSchema = z.strictObject({ source: sourceSchema.optional(), rule: ruleSchema });
+
+export const serviceSchema = z.strictObject({
+  priority: integer(1).default(1),
+  min: integer(0).default(0),
+  /** Defaults to capacity.replicas (load.ts). May exceed it: capacity is shared, max only caps this service. */
+  max: integer(0).optional(),
+  scaleDownWindow: duration().default(2000),
+  run: runSchema.prefault({}),
+  demand: demandSchema,
+});
+
+/** The services map; each service is checked on its own (load.ts) so one bad service hides nothing else. */
+export const servicesSchema = z
+  .record(z.string(), z.unknown())
+  .refine((services) => Object.keys(services).length > 0, { error: 'must have at least one service' });
+
+/** Every top-level key; the loader checks them one by one so that one bad key hides no other problem. */
+export const configShape = {
+  name: nameSchema.default('microscaler'),
+  capacity: capacitySchema,
+  interval: duration(10).default(100),
+  readTimeout: duration(1).default(1000),
+  scheduler: schedulerSchema,
+  api: apiSchema,
+  services: servicesSchema,
+};
+
+/** The whole file in one schema, e.g. for z.toJSONSchema(configSchema, { io: 'input' }); cross-field rules are in load.ts. */
+export const configSchema = z.strictObject({ ...configShape, services: z.record(z.string(), serviceSchema) });
+
+export type RawService = z.output<typeof serviceSchema>;
+export type RawConfig = z.output<typeof configSchema>;
+export type RawRule = z.output<typeof ruleSchema>;

@@ -1,0 +1,51 @@
+// Scheduler back-ends by `scheduler.type`. To add one: a settings schema (everything but `type`) and a factory.
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import type { Scheduler } from '../core/ports.js';
+import type { SchedulerContext } from '../core/registry.js';
+import type { SchedulerSpec } from '../core/types.js';
+import { ProcessScheduler, processSettingsSchema } from './process.js';
+
+interface BackEnd<S extends z.ZodObject> {
+  readonly schema: S;
+  create(settings: z.infer<S>, ctx: SchedulerContext): Promise<Scheduler>;
+}
+
+/** Ties each factory's settings type to its schema. */
+function backEnd<S extends z.ZodObject>(entry: BackEnd<S>): BackEnd<z.ZodObject> {
+  return entry as unknown as BackEnd<z.ZodObject>;
+}
+
+const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
+  process: backEnd({
+    schema: processSettingsSchema,
+    create: (settings, ctx) => ProcessScheduler.create(settings, ctx),
+  }),
+};
+
+/** Each back-end's settings (everything in `scheduler:` but `type`), for the config schema. */
+export const schedulerSchemas: Readonly<Record<string, z.ZodObject>> = Object.fromEntries(
+  Object.entries(backEnds).map(([type, entry]) => [type, entry.schema]),
+);
+
+/** Validates the settings and builds the back-end; a ConfigError names every problem. */
+export async function createScheduler(spec: SchedulerSpec, ctx: SchedulerContext): Promise<Scheduler> {
+  const { type, ...settings } = spec;
+  const entry = Object.hasOwn(backEnds, type) ? backEnds[type] : undefined;
+  if (!entry) {
+    throw new ConfigError([
+      `scheduler.type: unknown scheduler "${type}" (known: ${Object.keys(backEnds).join(', ')})`,
+    ]);
+  }
+  const parsed = entry.schema.safeParse(settings);
+  if (!parsed.success) throw new ConfigError(problems(parsed.error));
+  return entry.create(parsed.data, ctx);
+}
+
+function problems(error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) => {
+    const at = ['scheduler', ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${at}.${key}: unknown setting`);
+    return [`${at}: ${issue.message}`];
+  });
+}

@@ -1,0 +1,65 @@
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import type { Source } from '../core/ports.js';
+import type { SourceContext } from '../core/registry.js';
+import type { SourceSpec } from '../core/types.js';
+import { PushSource, pushSchema } from './push.js';
+import { RandomSource, randomSchema } from './random.js';
+import { StaticSource, staticSchema } from './static.js';
+import { TraceSource, traceSchema } from './trace.js';
+
+interface Kind {
+  readonly schema: z.ZodObject;
+  readonly create: (settings: unknown, ctx: SourceContext) => Promise<Source>;
+}
+
+/** Ties a schema to the factory that takes its output, so each entry below type-checks on its own. */
+function kind<S extends z.ZodObject>(
+  schema: S,
+  create: (settings: z.output<S>, ctx: SourceContext) => Source | Promise<Source>,
+): Kind {
+  return { schema, create: async (settings, ctx) => create(settings as z.output<S>, ctx) };
+}
+
+// One entry per source type; add new kinds here.
+const KINDS: Record<string, Kind> = {
+  random: kind(randomSchema, (s, ctx) => new RandomSource(s, ctx.clock)),
+  trace: kind(traceSchema, (s, ctx) => TraceSource.create(s, ctx)),
+  static: kind(staticSchema, (s, ctx) => new StaticSource(s, ctx.clock)),
+  push: kind(pushSchema, (s, ctx) => new PushSource(s, ctx.clock)),
+};
+
+/** Each source type's settings (everything but `type`), as strict objects; the config schema uses them. */
+export const sourceSchemas: Record<string, z.ZodObject> = Object.fromEntries(
+  Object.entries(KINDS).map(([type, k]) => [type, k.schema]),
+);
+
+/**
+ * Builds a source from its spec. Throws a ConfigError (`source.<field>: problem` lines) for an unknown
+ * type, invalid settings, or a problem found while opening it (e.g. a missing trace file).
+ */
+export async function createSource(spec: SourceSpec, ctx: SourceContext): Promise<Source> {
+  const { type, ...settings } = spec;
+  const k = Object.hasOwn(KINDS, type) ? KINDS[type] : undefined;
+  if (!k) {
+    throw new ConfigError([
+      `source.type: unknown source "${type}" (known: ${Object.keys(KINDS).join(', ')})`,
+    ]);
+  }
+  const parsed = k.schema.safeParse(settings);
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, k.schema)));
+  return k.create(parsed.data, ctx);
+}
+
+/** One zod issue as `source.field: problem` lines, in words a config author understands. */
+export function describeIssue(issue: z.core.$ZodIssue, schema?: z.ZodObject): string[] {
+  const path = ['source', ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const known = schema ? ` (known: ${Object.keys(schema.shape).join(', ')})` : '';
+    return issue.keys.map((key) => `${path}.${key}: unknown setting${known}`);
+  }
+  let message = issue.message.replace(/^Invalid input: /, '');
+  if (issue.code === 'invalid_type' && /received undefined$/.test(message)) message = 'required';
+  return [`${path}: ${message}`];
+}
