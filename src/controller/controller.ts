@@ -42,7 +42,10 @@ export class Controller {
   private lastPlan: Plan | undefined;
   private observed: ReadonlyMap<string, Observed> = new Map();
   private readonly latest = new Map<string, SourceResult>();
-  private readonly reading = new Map<string, Promise<void>>();
+  private readonly reading = new Map<
+    string,
+    { started: number; abort: AbortController; done: Promise<void> }
+  >();
   private readonly inFlight = new Map<string, { target: number; done: Promise<void> }>();
   private readonly backoff = new Map<string, Backoff>();
   private readonly listeners = new Set<Listener>();
@@ -164,29 +167,38 @@ export class Controller {
     }
   }
 
-  /** Starts a read for every source with none in flight and waits for them, but no longer than a tick. */
+  /**
+   * Starts a read for every source with none in flight, and waits for them, but no longer than a tick. A read
+   * still running after readTimeoutMs is aborted and counts as a failure; its late answer is ignored.
+   */
   private async readSources(): Promise<void> {
     const { sources, clock, readTimeoutMs, intervalMs } = this.opts;
+    const now = clock.now();
     for (const [name, source] of sources) {
-      if (this.reading.has(name)) continue;
-      const abort = new AbortController();
-      const timeout = clock
-        .sleep(readTimeoutMs, abort.signal)
-        .then((): SourceResult => ({ ok: false, error: `no answer within ${readTimeoutMs}ms` }));
-      const read = source
-        .read(abort.signal)
-        .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }));
-      const p = Promise.race([read, timeout]).then((result) => {
-        abort.abort();
-        this.latest.set(name, result);
+      const pending = this.reading.get(name);
+      if (pending) {
+        if (now - pending.started < readTimeoutMs) continue;
+        pending.abort.abort();
         this.reading.delete(name);
-      });
-      this.reading.set(name, p);
+        this.latest.set(name, { ok: false, error: `no answer within ${readTimeoutMs}ms` });
+      }
+      const read = { started: now, abort: new AbortController(), done: Promise.resolve() };
+      read.done = source
+        .read(read.abort.signal)
+        .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }))
+        .then((result) => {
+          if (this.reading.get(name) !== read) return; // timed out meanwhile
+          this.latest.set(name, result);
+          this.reading.delete(name);
+        });
+      this.reading.set(name, read);
     }
     if (this.reading.size === 0) return;
-    const cut = new AbortController();
-    await Promise.race([Promise.all(this.reading.values()), clock.sleep(intervalMs, cut.signal)]);
-    cut.abort();
+    // No abort for this sleep: aborting costs more (an AbortError per tick) than letting the timer lapse.
+    await Promise.race([
+      Promise.all([...this.reading.values()].map((r) => r.done)),
+      clock.sleep(Math.min(intervalMs, readTimeoutMs)),
+    ]);
   }
 
   private async observe(): Promise<ReadonlyMap<string, Observed> | undefined> {

@@ -1,4 +1,11 @@
 export { type AdmitService, admit } from './admit.js';
-export { allocate, type Claim } from './allocate.js';
+export { allocate, Claims } from './allocate.js';
 export { explainNeed, ruleNeed } from './need.js';
-export { byPriority, EMPTY_MEMORY, type PlanInput, type PlannerMemory, type PlanResult, plan } from './plan.js';
+export {
+  byPriority,
+  EMPTY_MEMORY,
+  type PlanInput,
+  type PlannerMemory,
+  type PlanResult,
+  plan,
+} from './plan.js';

@@ -2,13 +2,14 @@ import type {
   Capacity,
   Observed,
   Plan,
+  Reading,
   ServicePlan,
   ServicePolicy,
   SourceResult,
 } from '../core/types.js';
-import { allocate, type Claim } from './allocate.js';
+import { allocate, Claims } from './allocate.js';
 import { explainNeed, ruleNeed } from './need.js';
-import { EMPTY_WINDOW, type NeedWindow, pushNeed, windowMax } from './window.js';
+import { type NeedWindow, pushNeed, windowMax } from './window.js';
 
 export interface PlanInput {
   readonly now: number;
@@ -19,12 +20,27 @@ export interface PlanInput {
   readonly observed: ReadonlyMap<string, Observed>;
 }
 
-/** What the planner remembers between ticks, per service. Treat as opaque and pass back unchanged. */
+/**
+ * What the planner remembers between ticks: per service its need window and last desired count, in arrays
+ * aligned with a sorted service list. Treat as opaque and pass back unchanged.
+ */
 export interface PlannerMemory {
-  readonly services: ReadonlyMap<string, { readonly window: NeedWindow; readonly desired: number }>;
+  readonly services: readonly ServicePolicy[];
+  readonly windows: readonly NeedWindow[];
+  /** When each window's newest sample was taken. */
+  readonly tails: Float64Array;
+  readonly desired: Float64Array;
+  /** Last tick's plan, reused where nothing changed (fewer short-lived objects for the collector). */
+  readonly plans: readonly ServicePlan[];
 }
 
-export const EMPTY_MEMORY: PlannerMemory = Object.freeze({ services: new Map() });
+export const EMPTY_MEMORY: PlannerMemory = Object.freeze({
+  services: [],
+  windows: [],
+  tails: new Float64Array(0),
+  desired: new Float64Array(0),
+  plans: [],
+});
 
 export interface PlanResult {
   readonly plan: Plan;
@@ -36,121 +52,201 @@ export function byPriority(a: ServicePolicy, b: ServicePolicy): number {
   return a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
+// Services rarely change between ticks: sort each list once (by identity), not on every tick.
+const sortedLists = new WeakMap<readonly ServicePolicy[], readonly ServicePolicy[]>();
+function sorted(services: readonly ServicePolicy[]): readonly ServicePolicy[] {
+  let out = sortedLists.get(services);
+  if (!out) {
+    out = [...services].sort(byPriority);
+    sortedLists.set(services, out);
+  }
+  return out;
+}
+
 /**
  * One decision: the replicas each service should have, with a reason for every change.
  * Pure: the same input and memory give the same plan.
  */
 export function plan(input: PlanInput, memory: PlannerMemory): PlanResult {
-  const services = [...input.services].sort(byPriority);
-  const next = new Map<string, { window: NeedWindow; desired: number }>();
-  const claims: Claim[] = [];
-  const facts: { value: number | undefined; need: number; why: string; error?: string; current: number }[] = [];
+  const services = sorted(input.services);
+  const n = services.length;
+  const previous = aligner(memory, services);
+  const windows: NeedWindow[] = new Array(n);
+  const tails = new Float64Array(n);
+  const desiredOut = new Float64Array(n);
+  const claims = new Claims(n);
+  const facts: Fact[] = new Array(n);
 
-  for (const s of services) {
+  for (let i = 0; i < n; i++) {
+    const s = services[i] as ServicePolicy;
+    const j = previous(i);
     const seen = input.observed.get(s.name);
     const active = seen ? seen.running + seen.starting : 0;
-    const before = memory.services.get(s.name);
     // Before this instance has decided anything (first tick, or after a restart) what runs is the baseline:
     // the window starts from it, so a restart never scales down before the window has passed.
-    const current = before?.desired ?? active;
-    const result = needsSignal(s) ? input.readings.get(s.name) : undefined;
-    let window = before?.window ?? pushNeed(EMPTY_WINDOW, input.now, current, s.scaleDownWindowMs);
+    const current = j < 0 ? active : (memory.desired[j] as number);
+    let window = j < 0 ? [input.now, current] : (memory.windows[j] as NeedWindow);
+    let tail = j < 0 ? input.now : (memory.tails[j] as number);
+    const signal = needsSignal(s);
+    const result = signal ? input.readings.get(s.name) : undefined;
     let need: number;
-    let why: string;
-    let value: number | undefined;
+    let reading: Reading | undefined;
     let error: string | undefined;
 
-    if (needsSignal(s) && !result?.ok) {
+    if (signal && !result?.ok) {
       // No signal: hold what the service has. Never scale to zero (or anywhere) on a missing metric.
       // The window keeps the need from before the failure (or, on first sight, what runs): hold that need,
       // not the last allocation, so capacity contention cannot ratchet a blind service down tick by tick.
       error = result ? result.error : 'no reading yet';
       need = windowMax(window);
-      why = `holding need at ${need}: ${error}`;
     } else {
-      const reading = result?.ok ? result.reading : undefined;
-      value = reading?.value;
+      reading = result?.ok ? result.reading : undefined;
       need = ruleNeed(s.rule, reading);
-      why = explainNeed(s.rule, reading, need);
-      if (Number.isFinite(need)) window = pushNeed(window, input.now, need, s.scaleDownWindowMs);
+      if (Number.isFinite(need)) {
+        window = pushNeed(window, tail, input.now, need, s.scaleDownWindowMs);
+        tail = input.now;
+      }
     }
 
-    const stable = Number.isFinite(need) ? windowMax(window) : need;
-    claims.push({
-      priority: s.priority,
-      min: s.min,
-      max: s.max,
-      need: stable,
-      remainder: s.rule.type === 'remainder',
-      cpu: s.resources.cpu,
-      memory: s.resources.memory,
-    });
-    facts.push({ value, need, why, current, ...(error === undefined ? {} : { error }) });
-    next.set(s.name, { window, desired: current });
+    claims.priority[i] = s.priority;
+    claims.min[i] = s.min;
+    claims.max[i] = s.max;
+    claims.need[i] = Number.isFinite(need) ? windowMax(window) : need;
+    claims.remainder[i] = s.rule.type === 'remainder' ? 1 : 0;
+    claims.cpu[i] = s.resources.cpu;
+    claims.memory[i] = s.resources.memory;
+    facts[i] = { reading, need, error, current };
+    windows[i] = window;
+    tails[i] = tail;
   }
 
   const alloc = allocate(claims, input.capacity);
-  const out: ServicePlan[] = [];
-  for (let i = 0; i < services.length; i++) {
+  const takers = new Takers(services, claims, alloc);
+  const out: ServicePlan[] = new Array(n);
+  for (let i = 0; i < n; i++) {
     const s = services[i] as ServicePolicy;
-    const f = facts[i] as (typeof facts)[number];
-    const claim = claims[i] as Claim;
+    const f = facts[i] as Fact;
     const desired = alloc[i] as number;
-    const entry = next.get(s.name) as { window: NeedWindow; desired: number };
-    entry.desired = desired;
-    const reason = explainChange(s, f, claim, desired, services, alloc, claims, i);
-    out.push({
+    desiredOut[i] = desired;
+    const reason = explainChange(s, f, claims, i, desired, takers);
+    const value = f.reading?.value;
+    const need = Number.isFinite(f.need) ? f.need : s.max;
+    const j = previous(i);
+    const last = j < 0 ? undefined : memory.plans[j];
+    if (
+      last !== undefined &&
+      reason === undefined &&
+      f.error === undefined &&
+      last.reason === undefined &&
+      last.error === undefined &&
+      last.value === value &&
+      last.need === need &&
+      last.desired === desired
+    ) {
+      out[i] = last;
+      continue;
+    }
+    const p: { -readonly [K in keyof ServicePlan]: ServicePlan[K] } = {
       name: s.name,
       priority: s.priority,
-      value: f.value,
-      need: Number.isFinite(f.need) ? f.need : s.max,
+      value,
+      need,
       desired,
-      ...(reason === undefined ? {} : { reason }),
-      ...(f.error === undefined ? {} : { error: f.error }),
-    });
+    };
+    if (reason !== undefined) p.reason = reason;
+    if (f.error !== undefined) p.error = f.error;
+    out[i] = p;
   }
-  return { plan: { at: input.now, services: out }, memory: { services: next } };
+  return {
+    plan: { at: input.now, services: out },
+    memory: { services, windows, tails, desired: desiredOut, plans: out },
+  };
+}
+
+/**
+ * Maps an index of the current sorted list to the same service's index in memory (-1 if new). The same
+ * list as last tick maps each index to itself; a changed config is matched by name, once per tick.
+ */
+function aligner(memory: PlannerMemory, services: readonly ServicePolicy[]): (i: number) => number {
+  if (memory.services === services) return (i) => i;
+  const byName = new Map(memory.services.map((s, j) => [s.name, j]));
+  return (i) => byName.get((services[i] as ServicePolicy).name) ?? -1;
+}
+
+/** What the first pass learnt about a service. */
+interface Fact {
+  readonly reading: Reading | undefined;
+  readonly need: number;
+  readonly error: string | undefined;
+  readonly current: number;
+}
+
+/** Why the rule asks for what it asks, or why the service is held; built only when a reason is shown. */
+function why(s: ServicePolicy, f: Fact): string {
+  if (f.error !== undefined) return `holding need at ${f.need}: ${f.error}`;
+  return explainNeed(s.rule, f.reading, f.need);
 }
 
 function needsSignal(s: ServicePolicy): boolean {
   return s.rule.type === 'target' || s.rule.type === 'queue';
 }
 
+/** Names the higher-priority services holding capacity, for preemption reasons; a few per level, found once. */
+class Takers {
+  private readonly levels: { priority: number; names: string[]; more: boolean }[] = [];
+
+  constructor(services: readonly ServicePolicy[], claims: Claims, alloc: Float64Array) {
+    for (let i = 0; i < services.length; i++) {
+      const s = services[i] as ServicePolicy;
+      let level = this.levels[this.levels.length - 1];
+      if (!level || level.priority !== s.priority) {
+        level = { priority: s.priority, names: [], more: false };
+        this.levels.push(level);
+      }
+      if ((alloc[i] as number) === 0) continue;
+      if (level.names.length === 3) level.more = true;
+      else level.names.push(`${s.name} (need ${claims.target(i)})`);
+    }
+  }
+
+  /** Up to three services of a higher priority than `priority` that hold capacity. */
+  above(priority: number): string {
+    const names: string[] = [];
+    let more = false;
+    for (const level of this.levels) {
+      if (level.priority >= priority) break;
+      names.push(...level.names);
+      more ||= level.more;
+    }
+    if (names.length === 0) return '';
+    return ` for ${names.slice(0, 3).join(', ')}${more || names.length > 3 ? ', …' : ''}`;
+  }
+}
+
 /** The reason for a change of desired replicas, or undefined when nothing changed and nothing is wrong. */
 function explainChange(
   s: ServicePolicy,
-  f: { need: number; why: string; error?: string; current: number },
-  claim: Claim,
+  f: Fact,
+  claims: Claims,
+  i: number,
   desired: number,
-  services: readonly ServicePolicy[],
-  alloc: readonly number[],
-  claims: readonly Claim[],
-  index: number,
+  takers: Takers,
 ): string | undefined {
   const from = f.current;
-  const target = Math.min(claim.max, Math.max(claim.min, claim.need));
-  if (desired === from) return f.error === undefined ? undefined : f.why;
+  const wanted = claims.target(i);
+  if (desired === from) return f.error === undefined ? undefined : why(s, f);
   const arrow = `${s.name} ${from}→${desired}`;
   if (desired > from) {
-    const capped = desired < target ? `, capacity allows ${desired} of ${target}` : '';
-    const label = claim.remainder ? 'remainder' : `need ${target} (${f.why})`;
+    const capped = desired < wanted ? `, capacity allows ${desired} of ${wanted}` : '';
+    const label = claims.remainder[i] ? 'remainder' : `need ${wanted} (${why(s, f)})`;
     return `scale up ${arrow}: ${label}${capped}`;
   }
-  if (desired < target) {
+  if (desired < wanted) {
     // Capacity went to higher priorities: name them.
-    const takers: string[] = [];
-    for (let j = 0; j < index; j++) {
-      const other = services[j] as ServicePolicy;
-      if (other.priority < s.priority && (alloc[j] as number) > 0) {
-        const c = claims[j] as Claim;
-        takers.push(`${other.name} (need ${Math.min(c.max, Math.max(c.min, c.need))})`);
-      }
-    }
-    const who = takers.length ? ` for ${takers.slice(0, 3).join(', ')}${takers.length > 3 ? ', …' : ''}` : '';
-    return `preempted ${s.name} ×${from - desired}${who}: ${arrow}`;
+    return `preempted ${s.name} ×${from - desired}${takers.above(s.priority)}: ${arrow}`;
   }
-  if (Number.isFinite(f.need) && f.need < target) {
-    return `scale down ${arrow}: need ${target} within the last ${s.scaleDownWindowMs / 1000}s (now ${f.need}: ${f.why})`;
+  if (Number.isFinite(f.need) && f.need < wanted) {
+    return `scale down ${arrow}: need ${wanted} within the last ${s.scaleDownWindowMs / 1000}s (now ${f.need}: ${why(s, f)})`;
   }
-  return `scale down ${arrow}: need ${target} (${f.why})`;
+  return `scale down ${arrow}: need ${wanted} (${why(s, f)})`;
 }

@@ -48,14 +48,19 @@ function worldArb(withResources: boolean): fc.Arbitrary<World> {
     })
     .map((s) => {
       // fixed rules must lie within [min, max], as config validation ensures
-      const rule = s.rule.type === 'fixed' ? { ...s.rule, replicas: s.min + (s.rule.replicas % (s.span + 1)) } : s.rule;
+      const rule =
+        s.rule.type === 'fixed' ? { ...s.rule, replicas: s.min + (s.rule.replicas % (s.span + 1)) } : s.rule;
       return { ...s, rule };
     });
   return fc
     .record({
       replicas: fc.integer({ min: 0, max: 60 }),
-      cpu: withResources ? fc.option(fc.constantFrom(1, 2.5, 4, 8, 16), { nil: undefined }) : fc.constant(undefined),
-      memory: withResources ? fc.option(fc.constantFrom(512, 2048, 8192), { nil: undefined }) : fc.constant(undefined),
+      cpu: withResources
+        ? fc.option(fc.constantFrom(1, 2.5, 4, 8, 16), { nil: undefined })
+        : fc.constant(undefined),
+      memory: withResources
+        ? fc.option(fc.constantFrom(512, 2048, 8192), { nil: undefined })
+        : fc.constant(undefined),
       services: fc.array(service, { minLength: 1, maxLength: 12 }),
     })
     .map(({ replicas, cpu, memory, services }) => {
@@ -129,7 +134,12 @@ test('promise 1: never plans more than capacity (replicas, cpu, memory)', () => 
   fc.assert(
     fc.property(worldArb(true), (w) => {
       const { desired } = desiredMap(w);
-      assert.ok(within(w.capacity, usage(w.services, (s) => desired.get(s.name) ?? 0)));
+      assert.ok(
+        within(
+          w.capacity,
+          usage(w.services, (s) => desired.get(s.name) ?? 0),
+        ),
+      );
     }),
     { numRuns: RUNS },
   );
@@ -164,7 +174,8 @@ test('promise 1: admission never lets what occupies capacity exceed it, counting
       else assert.ok(after.replicas <= before.replicas, 'over capacity: nothing may start');
       for (const it of items) {
         const ask = asks.get(it.name);
-        if (it.inFlight !== undefined) assert.equal(ask, undefined, 'a service with a call in flight is left alone');
+        if (it.inFlight !== undefined)
+          assert.equal(ask, undefined, 'a service with a call in flight is left alone');
         if (ask !== undefined) {
           const active = it.observed.running + it.observed.starting;
           // moves toward desired, never past it
@@ -184,7 +195,8 @@ function targets(w: World, result: ReturnType<typeof plan>) {
       const need = s.rule.type === 'remainder' ? s.max : (p?.need ?? 0);
       const o = w.observed.get(s.name) as Observed;
       // first tick: the window also holds what runs, so scale-down waits
-      const stable = p?.error !== undefined || s.rule.type === 'remainder' ? need : Math.max(need, o.running + o.starting);
+      const stable =
+        p?.error !== undefined || s.rule.type === 'remainder' ? need : Math.max(need, o.running + o.starting);
       return [s.name, Math.min(s.max, Math.max(s.min, stable))];
     }),
   );
@@ -211,7 +223,10 @@ test('promise 2: strict priority; a lower priority gets capacity beyond its min 
             cpu: used.cpu + high.resources.cpu,
             memory: used.memory + high.resources.memory,
           };
-          assert.ok(!within(w.capacity, one), `${low.name} got beyond min while ${high.name} was short and could fit`);
+          assert.ok(
+            !within(w.capacity, one),
+            `${low.name} got beyond min while ${high.name} was short and could fit`,
+          );
         }
       }
     }),
@@ -249,7 +264,10 @@ test('promise 2: within one priority, contended capacity is shared in proportion
         let sum = 0;
         r.plan.services.forEach((s, i) => {
           const exact = (give * (needs[i] as number)) / total;
-          assert.ok(s.desired >= Math.floor(exact) && s.desired <= Math.ceil(exact), `${s.desired} vs ${exact}`);
+          assert.ok(
+            s.desired >= Math.floor(exact) && s.desired <= Math.ceil(exact),
+            `${s.desired} vs ${exact}`,
+          );
           sum += s.desired;
         });
         assert.equal(sum, give);
@@ -328,22 +346,37 @@ test('promise 5: preemption takes from the lowest priority first, and freed capa
     fc.property(worldArb(false), fc.integer({ min: 1, max: 60 }), (w, jump) => {
       // everyone starts at what the plan gave them; then the top-priority service's demand jumps
       const first = desiredMap(w);
-      const top = [...w.services].sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : 1))[0] as ServicePolicy;
-      const observed = new Map(w.services.map((s) => [s.name, { running: first.desired.get(s.name) ?? 0, starting: 0, stopping: 0 }]));
+      const top = [...w.services].sort(
+        (a, b) => a.priority - b.priority || (a.name < b.name ? -1 : 1),
+      )[0] as ServicePolicy;
+      const observed = new Map(
+        w.services.map((s) => [
+          s.name,
+          { running: first.desired.get(s.name) ?? 0, starting: 0, stopping: 0 },
+        ]),
+      );
       const jumped: World = {
         ...w,
         services: w.services.map((s) =>
-          s.name === top.name ? { ...s, rule: { type: 'target', perReplica: 1, activation: 0 }, max: s.max + jump } : s,
+          s.name === top.name
+            ? { ...s, rule: { type: 'target', perReplica: 1, activation: 0 }, max: s.max + jump }
+            : s,
         ),
         readings: new Map([...w.readings, [top.name, { ok: true, reading: { value: 1000, at: 100 } }]]),
         observed,
       };
       const second = desiredMap(jumped, first.r.memory, 100);
-      const cut = w.services.filter((s) => (second.desired.get(s.name) ?? 0) < (first.desired.get(s.name) ?? 0));
+      const cut = w.services.filter(
+        (s) => (second.desired.get(s.name) ?? 0) < (first.desired.get(s.name) ?? 0),
+      );
       for (const c of cut) {
         // nobody of a lower priority than a cut service keeps more than its min
         for (const s of w.services) {
-          if (s.priority > c.priority) assert.ok((second.desired.get(s.name) ?? 0) <= s.min, `${s.name} kept capacity while ${c.name} was cut`);
+          if (s.priority > c.priority)
+            assert.ok(
+              (second.desired.get(s.name) ?? 0) <= s.min,
+              `${s.name} kept capacity while ${c.name} was cut`,
+            );
         }
       }
       // a third tick with the same inputs, the cut replicas still stopping: nothing flows back
@@ -351,11 +384,15 @@ test('promise 5: preemption takes from the lowest priority first, and freed capa
         w.services.map((s) => {
           const before = first.desired.get(s.name) ?? 0;
           const now = second.desired.get(s.name) ?? 0;
-          return [s.name, { running: Math.min(before, now), starting: 0, stopping: Math.max(0, before - now) }];
+          return [
+            s.name,
+            { running: Math.min(before, now), starting: 0, stopping: Math.max(0, before - now) },
+          ];
         }),
       );
       const third = desiredMap({ ...jumped, observed: stopping }, second.r.memory, 200);
-      for (const c of cut) assert.equal(third.desired.get(c.name), second.desired.get(c.name), `${c.name} refilled`);
+      for (const c of cut)
+        assert.equal(third.desired.get(c.name), second.desired.get(c.name), `${c.name} refilled`);
     }),
     { numRuns: RUNS },
   );
@@ -365,7 +402,9 @@ test('promise 6: deterministic, whatever the order services are listed in', () =
   fc.assert(
     fc.property(worldArb(true), fc.integer(), (w, seed) => {
       const a = plan(input(w), EMPTY_MEMORY).plan;
-      const shuffled = [...w.services].sort((x, y) => ((x.name.charCodeAt(1) * seed) % 7) - ((y.name.charCodeAt(1) * seed) % 7));
+      const shuffled = [...w.services].sort(
+        (x, y) => ((x.name.charCodeAt(1) * seed) % 7) - ((y.name.charCodeAt(1) * seed) % 7),
+      );
       const b = plan({ ...input(w), services: shuffled }, EMPTY_MEMORY).plan;
       assert.deepEqual(a, b);
     }),
