@@ -35,12 +35,16 @@ for (const file of walk(root)) {
     continue;
   }
   const text = readFileSync(file, 'utf8');
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
     const spec = m[1] ?? m[2];
     if (spec.startsWith('.')) {
       const target = relative(root, resolve(dirname(file), spec)).split(sep)[0];
       if (target !== folder && !rule.folders.includes('*') && !rule.folders.includes(target)) {
-        problems.push(`${relative('.', file)}: imports src/${target} (${folder}/ may import ${rule.folders.join(', ') || 'nothing'})`);
+        problems.push(
+          `${relative('.', file)}: imports src/${target} (${folder}/ may import ${rule.folders.join(', ') || 'nothing'})`,
+        );
       }
     } else if (spec.startsWith('node:') || builtinModules.includes(spec)) {
       if (folder === 'core' || folder === 'planner' || folder === 'dashboard') {

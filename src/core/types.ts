@@ -90,7 +90,9 @@ export interface Reading {
 }
 
 /** The outcome of reading a source: a value, or why there is none. Never a made-up value. */
-export type SourceResult = { readonly ok: true; readonly reading: Reading } | { readonly ok: false; readonly error: string };
+export type SourceResult =
+  | { readonly ok: true; readonly reading: Reading }
+  | { readonly ok: false; readonly error: string };
 
 /** Replicas of one service as the back-end reports them. */
 export interface Observed {
@@ -143,7 +145,12 @@ export interface Snapshot {
   /** ISO 8601. */
   readonly time: string;
   readonly name: string;
-  readonly capacity: { readonly replicas: number; readonly used: number; readonly cpu?: number; readonly memory?: number };
+  readonly capacity: {
+    readonly replicas: number;
+    readonly used: number;
+    readonly cpu?: number;
+    readonly memory?: number;
+  };
   readonly services: readonly ServiceState[];
 }
 

@@ -1,0 +1,333 @@
+// microscaler's command line. Exit status: 0 ok, 1 runtime failure, 2 bad config or usage.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../config/units.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import type { LogLevel } from '../core/ports.js';
+import type { ControllerEvent, ServicePolicy, Snapshot, SourceResult } from '../core/types.js';
+import { streamLogger } from '../infra/logger.js';
+import { systemClock } from '../infra/system-clock.js';
+import { EMPTY_MEMORY, plan } from '../planner/index.js';
+import { buildSources, type Instance, readConfig, startInstance } from './compose.js';
+import { demoConfig } from './demo.js';
+import { eventLine, LiveView, table } from './render.js';
+
+const USAGE = `microscaler: sub-second, priority-aware microscaling of replicas within a fixed capacity
+
+Usage:
+  microscaler demo [--scheduler process] [--listen ADDR] [--duration 30s] [--seed N]
+  microscaler run [-c microscaler.yaml] [--listen 127.0.0.1:8080] [--stop-on-exit]
+  microscaler validate -c FILE
+  microscaler plan -c FILE --demand NAME=VALUE ... [--running NAME=N ...] [--json]
+  microscaler status [--url http://127.0.0.1:8080] [--json]
+
+Options:
+  --log-level debug|info|warn|error   what goes to stderr (default warn; events go to stdout)
+  -h, --help                          this text
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo':
+      return demo(rest);
+    case 'run':
+      return run(rest);
+    case 'validate':
+      return validate(rest);
+    case 'plan':
+      return planCommand(rest);
+    case 'status':
+      return status(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+type Spec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+
+function options(args: string[], spec: Spec): Flags {
+  try {
+    return parseArgs({
+      args,
+      options: { ...spec, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+      strict: true,
+    }).values as Flags;
+  } catch (error) {
+    throw new UsageError(errorMessage(error));
+  }
+}
+
+function logLevel(value: unknown): LogLevel {
+  const level = (value ?? 'warn') as string;
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new UsageError(`--log-level: unknown level "${level}"`);
+  return level as LogLevel;
+}
+
+/** Runs an instance until a signal (or the duration) ends it, showing what happens. */
+async function watchInstance(
+  instance: Instance,
+  title: string,
+  drainOnExit: boolean,
+  durationMs: number | undefined,
+): Promise<void> {
+  const tty = process.stdout.isTTY === true;
+  const view = tty ? new LiveView(process.stdout, title) : undefined;
+  let peakUsed = 0;
+  let plans = 0;
+  const sample = (s: Snapshot) => {
+    peakUsed = Math.max(peakUsed, s.capacity.used);
+  };
+  const unsubscribe = instance.controller.subscribe((e: ControllerEvent) => {
+    if (e.kind === 'plan') plans++;
+    if (e.kind === 'scale') return; // the plan event before it says the same
+    if (view) view.event(e);
+    else process.stdout.write(`${eventLine(e)}\n`);
+  });
+  const timer = setInterval(() => {
+    const s = instance.controller.snapshot();
+    sample(s);
+    view?.draw(s);
+  }, 50);
+  if (instance.api) process.stdout.write(`api listening on ${instance.api.url}\n`);
+
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (durationMs !== undefined) setTimeout(stop, durationMs).unref();
+  });
+  clearInterval(timer);
+  unsubscribe();
+  const last = instance.controller.snapshot();
+  sample(last);
+  if (view) view.draw(last, true);
+  process.stdout.write(drainOnExit ? 'stopping every replica...\n' : 'leaving replicas running\n');
+  // A second Ctrl-C while draining exits at once.
+  process.once('SIGINT', () => process.exit(130));
+  await instance.close({ drain: drainOnExit });
+  process.stdout.write(
+    `${table(last)}\n${plans} plan changes; peak capacity used ${peakUsed}/${last.capacity.replicas}\n`,
+  );
+}
+
+async function demo(args: string[]): Promise<number> {
+  const o = options(args, {
+    scheduler: { type: 'string' },
+    listen: { type: 'string' },
+    duration: { type: 'string' },
+    seed: { type: 'string' },
+  });
+  if (o.help) return help();
+  const scheduler = (o.scheduler as string | undefined) ?? 'process';
+  if (scheduler !== 'process') {
+    throw new UsageError(`--scheduler: "${scheduler}" is not available yet (this build has: process)`);
+  }
+  const durationMs = o.duration === undefined ? undefined : parseDurationArg('--duration', o.duration);
+  const seed = o.seed === undefined ? Date.now() % 100_000 : Number(o.seed);
+  if (!Number.isInteger(seed)) throw new UsageError('--seed: must be an integer');
+  // A private state folder: the demo never adopts (or touches) replicas of a `run` instance.
+  const stateDir = mkdtempSync(join(tmpdir(), 'microscaler-demo-'));
+  try {
+    const config = demoConfig({ scheduler, stateDir, seed });
+    const logger = streamLogger(process.stderr, { level: logLevel(o['log-level']) });
+    const instance = await startInstance({
+      config,
+      clock: systemClock,
+      logger,
+      baseDir: process.cwd(),
+      listen: (o.listen as string | undefined) ?? '127.0.0.1:8080',
+    });
+    process.stdout.write(
+      `demo: web (priority 1, random demand, seed ${seed}) and batch (priority 2) share 20 replicas\n`,
+    );
+    await watchInstance(instance, 'microscaler demo', true, durationMs);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+async function run(args: string[]): Promise<number> {
+  const o = options(args, {
+    config: { type: 'string', short: 'c' },
+    listen: { type: 'string' },
+    'stop-on-exit': { type: 'boolean' },
+  });
+  if (o.help) return help();
+  const file = (o.config as string | undefined) ?? 'microscaler.yaml';
+  const config = await readConfig(file);
+  const logger = streamLogger(process.stderr, { level: logLevel(o['log-level']) });
+  const instance = await startInstance({
+    config,
+    clock: systemClock,
+    logger,
+    baseDir: dirname(resolve(file)),
+    listen: (o.listen as string | undefined) ?? '127.0.0.1:8080',
+  });
+  await watchInstance(instance, `microscaler ${config.name}`, o['stop-on-exit'] === true, undefined);
+  return 0;
+}
+
+async function validate(args: string[]): Promise<number> {
+  const o = options(args, { config: { type: 'string', short: 'c' } });
+  if (o.help) return help();
+  const file = requireConfig(o.config);
+  const config = await readConfig(file);
+  // Building the sources checks what only they can (a trace file exists and holds the service, ...).
+  const logger = streamLogger(process.stderr, { level: 'error' });
+  const sources = await buildSources(config, systemClock, logger, dirname(resolve(file)));
+  await Promise.all([...sources.values()].map((s) => s.close()));
+  const cap = config.capacity;
+  process.stdout.write(
+    `${file}: ok: ${config.services.length} services, capacity ${cap.replicas} replicas` +
+      `${cap.cpu === undefined ? '' : `, ${cap.cpu} cpu`}${cap.memory === undefined ? '' : `, ${cap.memory} bytes`}` +
+      `, scheduler ${config.scheduler.type}\n`,
+  );
+  return 0;
+}
+
+async function planCommand(args: string[]): Promise<number> {
+  const o = options(args, {
+    config: { type: 'string', short: 'c' },
+    demand: { type: 'string', multiple: true },
+    running: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (o.help) return help();
+  const config = await readConfig(requireConfig(o.config));
+  const names = new Set(config.services.map((s) => s.name));
+  const demand = pairs('--demand', o.demand as string[] | undefined, names, false);
+  const running = pairs('--running', o.running as string[] | undefined, names, true);
+  const now = Date.now();
+  const readings = new Map<string, SourceResult>();
+  for (const [name, value] of demand) readings.set(name, { ok: true, reading: { value, at: now } });
+  const observed = new Map([...running].map(([name, n]) => [name, { running: n, starting: 0, stopping: 0 }]));
+  const services: ServicePolicy[] = [...config.services];
+  const result = plan({ now, capacity: config.capacity, services, readings, observed }, EMPTY_MEMORY).plan;
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(result.services, null, 2)}\n`);
+    return 0;
+  }
+  const snapshot: Snapshot = {
+    time: new Date(now).toISOString(),
+    name: config.name,
+    capacity: { replicas: config.capacity.replicas, used: 0 },
+    services: result.services.map((p) => {
+      const s = config.services.find((x) => x.name === p.name) as ServicePolicy;
+      const seen = observed.get(p.name);
+      return {
+        name: p.name,
+        priority: p.priority,
+        min: s.min,
+        max: s.max,
+        value: p.value ?? null,
+        need: p.need,
+        desired: p.desired,
+        running: seen?.running ?? 0,
+        starting: 0,
+        stopping: 0,
+      };
+    }),
+  };
+  const total = result.services.reduce((a, s) => a + s.desired, 0);
+  process.stdout.write(`${table(snapshot)}\n\ndesired ${total} of capacity ${config.capacity.replicas}\n`);
+  for (const s of result.services) if (s.reason) process.stdout.write(`- ${s.reason}\n`);
+  return 0;
+}
+
+async function status(args: string[]): Promise<number> {
+  const o = options(args, { url: { type: 'string' }, json: { type: 'boolean' } });
+  if (o.help) return help();
+  const base = ((o.url as string | undefined) ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  let snapshot: Snapshot;
+  try {
+    const response = await fetch(`${base}/api/state`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    snapshot = (await response.json()) as Snapshot;
+  } catch (error) {
+    process.stderr.write(`microscaler status: cannot read ${base}/api/state: ${errorMessage(error)}\n`);
+    return 1;
+  }
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
+    return 0;
+  }
+  const cap = snapshot.capacity;
+  process.stdout.write(
+    `${snapshot.name}: capacity ${cap.used}/${cap.replicas} at ${snapshot.time}\n${table(snapshot)}\n`,
+  );
+  for (const s of snapshot.services) {
+    if (s.error) process.stdout.write(`- ${s.name}: ${s.error}\n`);
+  }
+  return 0;
+}
+
+function requireConfig(value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new UsageError('-c FILE is required');
+  return value;
+}
+
+function parseDurationArg(flag: string, value: unknown): number {
+  try {
+    return parseDuration(String(value));
+  } catch (error) {
+    throw new UsageError(`${flag}: ${errorMessage(error)}`);
+  }
+}
+
+/** NAME=NUMBER pairs, each naming a service of the config. */
+function pairs(
+  flag: string,
+  values: string[] | undefined,
+  names: Set<string>,
+  integer: boolean,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const v of values ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(v);
+    const value = m ? Number(m[2]) : Number.NaN;
+    if (!m || !Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
+      throw new UsageError(`${flag} ${v}: expected NAME=${integer ? 'COUNT' : 'VALUE'} with a number ≥ 0`);
+    }
+    if (!names.has(m[1] as string)) {
+      throw new UsageError(`${flag} ${v}: no service "${m[1]}" (services: ${[...names].join(', ')})`);
+    }
+    out.set(m[1] as string, value);
+  }
+  return out;
+}
+
+function help(): number {
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.problems.join('\n')}\n`);
+      process.exit(2);
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`microscaler: ${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    process.stderr.write(`microscaler: ${errorMessage(error)}\n`);
+    process.exit(1);
+  },
+);
