@@ -101,7 +101,7 @@ async function watchInstance(
     const s = instance.controller.snapshot();
     sample(s);
     view?.draw(s);
-  }, 50);
+  }, 200);
   if (instance.api) process.stdout.write(`api listening on ${instance.api.url}\n`);
 
   await new Promise<void>((done) => {

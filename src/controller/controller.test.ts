@@ -170,11 +170,13 @@ describe('controller', () => {
     assert.equal(source.reads, 2);
     await clock.advance(500);
     const again = controller.tick();
+    await flush();
     await clock.advance(100);
     await again;
     assert.equal(source.reads, 2, 'no second read while one is in flight');
     await clock.advance(400);
     const third = controller.tick();
+    await flush();
     await clock.advance(100); // a new read starts, hangs too, and the tick moves on without it
     await third;
     const state = controller.snapshot().services[0];

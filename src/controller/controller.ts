@@ -29,6 +29,13 @@ export interface ControllerOptions {
 
 type Listener = (event: ControllerEvent) => void;
 
+/** A source read in flight. */
+interface Read {
+  readonly started: number;
+  readonly abort: AbortController;
+  done: Promise<void>;
+}
+
 /**
  * The control loop. Each tick: read every source concurrently (each read bounded by readTimeoutMs; a read
  * still running at the end of the tick is used by a later one), observe the back-end, plan, and act on the
@@ -42,10 +49,8 @@ export class Controller {
   private lastPlan: Plan | undefined;
   private observed: ReadonlyMap<string, Observed> = new Map();
   private readonly latest = new Map<string, SourceResult>();
-  private readonly reading = new Map<
-    string,
-    { started: number; abort: AbortController; done: Promise<void> }
-  >();
+  /** One slot per source, made once: the read in flight, if any. */
+  private readonly slots: { name: string; source: Source; read: Read | undefined }[];
   private readonly inFlight = new Map<string, { target: number; done: Promise<void> }>();
   private readonly backoff = new Map<string, Backoff>();
   private readonly listeners = new Set<Listener>();
@@ -59,6 +64,7 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.opts = options;
+    this.slots = [...options.sources].map(([name, source]) => ({ name, source, read: undefined }));
     this.unwatch = options.scheduler.watch?.(() => this.requestReconcile());
   }
 
@@ -147,7 +153,7 @@ export class Controller {
     this.memory = result.memory;
     this.lastPlan = result.plan;
     this.report(result.plan);
-    await this.reconcile();
+    await this.reconcile(observed);
     return result.plan;
   }
 
@@ -172,40 +178,50 @@ export class Controller {
    * still running after readTimeoutMs is aborted and counts as a failure; its late answer is ignored.
    */
   private async readSources(): Promise<void> {
-    const { sources, clock, readTimeoutMs, intervalMs } = this.opts;
+    const { clock, readTimeoutMs, intervalMs } = this.opts;
     const now = clock.now();
-    for (const [name, source] of sources) {
-      const pending = this.reading.get(name);
-      if (pending) {
-        if (now - pending.started < readTimeoutMs) continue;
-        pending.abort.abort();
-        this.reading.delete(name);
-        this.latest.set(name, { ok: false, error: `no answer within ${readTimeoutMs}ms` });
+    // Reads started together time out together: one AbortController serves the whole batch.
+    let batch: AbortController | undefined;
+    const waiting: Promise<void>[] = [];
+    for (const slot of this.slots) {
+      if (slot.read) {
+        if (now - slot.read.started < readTimeoutMs) {
+          waiting.push(slot.read.done);
+          continue;
+        }
+        slot.read.abort.abort();
+        slot.read = undefined;
+        this.latest.set(slot.name, { ok: false, error: `no answer within ${readTimeoutMs}ms` });
       }
-      const read = { started: now, abort: new AbortController(), done: Promise.resolve() };
-      read.done = source
-        .read(read.abort.signal)
+      batch ??= new AbortController();
+      const read: Read = { started: now, abort: batch, done: Promise.resolve() };
+      read.done = slot.source
+        .read(batch.signal)
         .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }))
         .then((result) => {
-          if (this.reading.get(name) !== read) return; // timed out meanwhile
-          this.latest.set(name, result);
-          this.reading.delete(name);
+          if (slot.read !== read) return; // timed out meanwhile
+          this.latest.set(slot.name, result);
+          slot.read = undefined;
         });
-      this.reading.set(name, read);
+      slot.read = read;
+      waiting.push(read.done);
     }
-    if (this.reading.size === 0) return;
-    // No abort for this sleep: aborting costs more (an AbortError per tick) than letting the timer lapse.
-    await Promise.race([
-      Promise.all([...this.reading.values()].map((r) => r.done)),
-      clock.sleep(Math.min(intervalMs, readTimeoutMs)),
+    if (waiting.length === 0) return;
+    const all = Promise.all(waiting).then(() => true);
+    // Most reads answer at once (in-memory sources, cached values): only a read still running after this
+    // turn of the event loop needs a timer to bound the wait.
+    const settled = await Promise.race([
+      all,
+      new Promise<false>((resolve) => setImmediate(() => resolve(false))),
     ]);
+    // No abort for this sleep: aborting costs more (an AbortError per tick) than letting the timer lapse.
+    if (!settled) await Promise.race([all, clock.sleep(Math.min(intervalMs, readTimeoutMs))]);
   }
 
   private async observe(): Promise<ReadonlyMap<string, Observed> | undefined> {
     try {
-      this.observed = await this.opts.scheduler.observe(
-        AbortSignal.timeout(Math.max(1000, this.opts.readTimeoutMs)),
-      );
+      // Back-ends bound their own calls; this signal only ends them when the loop stops.
+      this.observed = await this.opts.scheduler.observe(this.loop.signal);
       this.clearProblem('scheduler');
       return this.observed;
     } catch (error) {
@@ -219,16 +235,21 @@ export class Controller {
     void this.reconcile();
   }
 
-  /** Acts on the difference between desired and observed; runs one at a time, re-running if asked meanwhile. */
-  private reconcile(): Promise<void> {
+  /**
+   * Acts on the difference between desired and observed; runs one at a time, re-running if asked meanwhile.
+   * `fresh` is an observation just made (by the tick), saving a second one.
+   */
+  private reconcile(fresh?: ReadonlyMap<string, Observed>): Promise<void> {
     if (this.reconciling) {
       this.dirty = true;
       return this.reconciling;
     }
     this.reconciling = (async () => {
+      let observed = fresh;
       do {
         this.dirty = false;
-        await this.reconcileOnce();
+        await this.reconcileOnce(observed);
+        observed = undefined;
       } while (this.dirty && !this.stopped);
     })().finally(() => {
       this.reconciling = undefined;
@@ -236,10 +257,10 @@ export class Controller {
     return this.reconciling;
   }
 
-  private async reconcileOnce(): Promise<void> {
+  private async reconcileOnce(fresh?: ReadonlyMap<string, Observed>): Promise<void> {
     const current = this.lastPlan;
     if (!current || this.stopped) return;
-    const observed = await this.observe();
+    const observed = fresh ?? (await this.observe());
     if (!observed) return;
     const now = this.opts.clock.now();
     const desired = new Map(current.services.map((s) => [s.name, s]));
