@@ -8,9 +8,13 @@ console.log('== planning time ==');
 for (const churn of [0.05, 1]) {
   const { rows, p99At10k } = benchPlanner(churn);
   console.log(rows.join('\n'));
-  console.log(`target p99 under 5 ms at 10,000 services: ${p99At10k < 5 ? 'met' : 'NOT met'} (${p99At10k.toFixed(2)} ms)\n`);
+  console.log(
+    `target p99 under 5 ms at 10,000 services: ${p99At10k < 5 ? 'met' : 'NOT met'} (${p99At10k.toFixed(2)} ms)\n`,
+  );
 }
 
 console.log('== controller overhead ==');
 const seconds = quick ? 5 : 30;
-console.log(overheadRows([await benchOverhead(seconds, false), await benchOverhead(seconds, true)]).join('\n'));
+console.log(
+  overheadRows([await benchOverhead(seconds, false), await benchOverhead(seconds, true)]).join('\n'),
+);
