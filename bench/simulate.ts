@@ -1,0 +1,138 @@
+// Scaling quality against the peers on every real trace in ../shared/traces, in real time and time-compressed
+// (a trace minute replayed as a simulated second). `node --import tsx bench/simulate.ts [--quick]`;
+// --quick replays only the first day of traces longer than a day.
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ServiceSpec } from '../src/core/types.js';
+import {
+  buildSetup,
+  DEFAULT_POLICIES,
+  DemandReplay,
+  POLICIES,
+  ratio,
+  runSimulation,
+  type Scores,
+  type TraceColumn,
+} from '../src/sim/index.js';
+import { loadTrace } from '../src/sources/trace.js';
+
+const quick = process.argv.includes('--quick');
+const dir = resolve(process.argv.find((a) => a.startsWith('--traces='))?.slice(9) ?? '../shared/traces');
+/** Each service's peak, at the trace interval's mean rate, needs this many replicas. */
+const PEAK_REPLICAS = 10;
+const HEADROOM = 1.2;
+
+interface Row {
+  trace: string;
+  mode: string;
+  capacity: number;
+  policy: string;
+  scores: Scores;
+  seconds: number;
+}
+
+const base = { min: 0, resources: { cpu: 0, memory: 0 }, scaleDownWindowMs: 2000, run: {} };
+
+async function benchTrace(file: string, timeScale: number): Promise<Row[]> {
+  const trace = await loadTrace(join(dir, file));
+  const limit = quick ? Math.ceil(86_400 / trace.step) : Number.POSITIVE_INFINITY;
+  const demand = new Map<string, { column: TraceColumn; timeScale: number }>();
+  const services: ServiceSpec[] = [];
+  const replays: { replay: DemandReplay; rate: number }[] = [];
+  for (const [name, series] of trace.services) {
+    const column = { step: trace.step, demand: series.demand.slice(0, limit) };
+    const replay = new DemandReplay(column, timeScale);
+    const rate = replay.peakRate() / PEAK_REPLICAS || 1;
+    demand.set(name, { column, timeScale });
+    replays.push({ replay, rate });
+    services.push({
+      ...base,
+      name,
+      priority: 1,
+      max: 1000,
+      rule: { type: 'queue', perReplicaRate: rate, drainSeconds: 1 },
+    });
+  }
+  // Capacity: 1.2 × the priority-1 peak, the most replicas all services need together at an interval's mean rate.
+  let peak = 0;
+  const intervals = replays[0]?.replay.intervals ?? 0;
+  for (let k = 0; k < intervals; k++) {
+    let need = 0;
+    for (const r of replays) need += r.replay.rateOf(k) / r.rate;
+    peak = Math.max(peak, need);
+  }
+  const capacity = Math.ceil(HEADROOM * peak);
+  services.push({ ...base, name: 'batch', priority: 2, max: capacity, rule: { type: 'remainder' } });
+  const setup = buildSetup({ capacity, intervalMs: 100, readTimeoutMs: 1000, services, demand });
+  const mode = timeScale === 1 ? 'real time' : `compressed ×${timeScale}`;
+  const rows: Row[] = [];
+  for (const policy of DEFAULT_POLICIES) {
+    const started = performance.now();
+    const result = await runSimulation(setup, POLICIES[policy] as (typeof POLICIES)[string], { samples: 10 });
+    rows.push({
+      trace: file.replace(/\.csv$/, ''),
+      mode,
+      capacity,
+      policy,
+      scores: result.scores,
+      seconds: (performance.now() - started) / 1000,
+    });
+  }
+  return rows;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(3)}%`;
+const num = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '∞');
+
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.csv'))
+  .sort();
+console.log(
+  `scaling quality: priority-1 service per trace service (queue rule, a replica serves 1/${PEAK_REPLICAS} of its peak rate), ` +
+    `priority-2 batch, capacity ${HEADROOM} × priority-1 peak; start-up 120–1250 ms, stop 1050–1800 ms (Docker); late after 2 s` +
+    `${quick ? '; --quick: first day only' : ''}`,
+);
+console.log(
+  [
+    'trace'.padEnd(36),
+    'mode'.padEnd(14),
+    'cap'.padStart(4),
+    'policy'.padEnd(12),
+    'p1 late'.padStart(9),
+    'p1 maxBL'.padStart(9),
+    'util'.padStart(7),
+    'p2 work'.padStart(10),
+    'churn/h'.padStart(8),
+    'over'.padStart(5),
+    'ms÷ late'.padStart(9),
+    'ms÷ p2'.padStart(7),
+    'run s'.padStart(6),
+  ].join(' '),
+);
+for (const file of files) {
+  for (const timeScale of [1, 60]) {
+    const rows = await benchTrace(file, timeScale);
+    const ours = rows.find((r) => r.policy === 'microscaler')?.scores as Scores;
+    for (const r of rows) {
+      const s = r.scores;
+      const self = r.policy === 'microscaler';
+      console.log(
+        [
+          r.trace.padEnd(36),
+          r.mode.padEnd(14),
+          String(r.capacity).padStart(4),
+          r.policy.padEnd(12),
+          pct(s.p1LateWork).padStart(9),
+          num(s.p1MaxBacklog).padStart(9),
+          pct(s.utilisation).padStart(7),
+          num(s.p2WorkDone).padStart(10),
+          num(s.churnPerHour).padStart(8),
+          String(s.overshoot).padStart(5),
+          (self ? '' : num(ratio(ours.p1LateWork, s.p1LateWork), 2)).padStart(9),
+          (self ? '' : num(ratio(ours.p2WorkDone, s.p2WorkDone), 3)).padStart(7),
+          r.seconds.toFixed(1).padStart(6),
+        ].join(' '),
+      );
+    }
+  }
+}
