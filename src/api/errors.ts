@@ -1,18 +1,10 @@
 // Errors that the pushDemand callback given to startApiServer throws to say why a push was refused.
 // The server maps them to HTTP statuses; any other error becomes a 500.
 
-/** No service has this name → 404. */
-export class UnknownServiceError extends Error {
-  override readonly name = 'UnknownServiceError';
-  readonly service: string;
+/** No service has this name → 404. The controller throws the same for runtime changes. */
+export { UnknownServiceError } from '../controller/errors.js';
 
-  constructor(service: string) {
-    super(`no service named "${service}"`);
-    this.service = service;
-  }
-}
-
-/** The service exists but its demand does not come from a `push` source → 409. */
+/** The service exists but its demand can be neither pushed nor set by hand → 409. */
 export class NotPushableError extends Error {
   override readonly name = 'NotPushableError';
   readonly service: string;

@@ -200,7 +200,7 @@ test('POST demand: a chunked body (no Content-Length) over 16 KiB gets 413 witho
 test('unknown route 404; wrong method 405 with Allow', async (t) => {
   const { server, post } = await start(t);
   await expectError(await fetch(`${server.url}/nope`), 404, /not found: \/nope/);
-  await expectError(await fetch(`${server.url}/api/services/web`), 404, /not found/);
+  await expectError(await fetch(`${server.url}/api/services/web/nope`), 404, /not found/);
   await expectError(await fetch(`${server.url}/healthz/`), 404, /not found/);
 
   const getDemand = await fetch(`${server.url}/api/services/web/demand`);

@@ -1,43 +1,70 @@
-// The HTTP API of a running instance (DESIGN.md, Contracts: HTTP API), on node:http alone.
+// The HTTP API of a running instance (DESIGN.md, Contracts: HTTP API), on node:http alone. docs/api.md
+// describes every route.
 //
-// Routes: GET /healthz, GET /api/state, POST /api/services/NAME/demand {"value": N}.
-// Every response is JSON (errors are {"error": "..."}) with Cache-Control: no-store.
+// Routes: GET /healthz, GET /api/state, GET /api/events (SSE), GET /metrics (Prometheus text),
+// POST /api/services/NAME/demand {"value": N}, GET and PATCH /api/services/NAME ({"min", "max", "priority"}),
+// POST /api/services/NAME/pause and /resume, and the dashboard (GET /, and its files).
+// Every response but the stream, the metrics and the dashboard is JSON (errors are {"error": "..."}) with
+// Cache-Control: no-store.
 //
 // Decisions where the design is silent:
 // - pushDemand refuses by throwing UnknownServiceError (→ 404) or NotPushableError (→ 409) from ./errors.js;
 //   any other error is logged and answered 500 "internal error". It may return a promise.
 // - The demand body must be a JSON object whose `value` is a finite number in [0, 1e12]; other fields are
 //   ignored. Content-Type is not checked: curl's default (form-urlencoded) works as long as the body is JSON.
+// - A PATCH body may hold only min, max and priority (anything else is a 400, so a typo is never ignored);
+//   the controller validates the result as the config is validated (ConfigError → 400, every problem).
 // - Write access is decided from the listen address as given, before binding: loopback (127.0.0.0/8, ::1,
 //   localhost) without a token is open; with a token configured the token is required even on loopback; on
 //   any other address (including `:8080` = every interface, and hostnames) a token is required, and without
-//   one every POST is refused with 403. An empty token counts as none.
+//   one every POST and PATCH is refused with 403. An empty token counts as none.
 // - Because any Content-Type is accepted, a web page could POST here as a "simple" cross-origin request.
-//   POSTs carrying an Origin header that differs from Host are therefore refused (403), and on loopback so
-//   are POSTs whose Host header is not a loopback name (DNS rebinding). GETs are not restricted.
+//   Writes carrying an Origin header that differs from Host are therefore refused (403), and on loopback so
+//   are writes whose Host header is not a loopback name (DNS rebinding). GETs are not restricted.
 // - GET routes also answer HEAD. Query strings are ignored. Unknown errors never leak their message.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorMessage } from '../core/errors.js';
+import type { ControllerMetrics, ServiceChange, ServiceStatus } from '../controller/index.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Snapshot } from '../core/types.js';
 import { NotPushableError, UnknownServiceError } from './errors.js';
+import { type EventFeed, EventStream, type EventStreamOptions, TooManyStreamsError } from './event-stream.js';
+import { HttpError, jsonObject, parseJson, readBody, sendJson } from './http.js';
 import { isLoopback, parseListen } from './listen-address.js';
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
+import { loadStaticFiles, type StaticFile } from './static-files.js';
 
 /** Largest request body read; bigger ones get 413 without being buffered. */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Largest demand value accepted. */
 export const MAX_DEMAND = 1e12;
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const CHANGE_FIELDS = ['min', 'max', 'priority'] as const;
+
+/** What the API needs of the controller beyond snapshots; the Controller class has all of it. */
+export interface ControllerAccess {
+  update(service: string, change: ServiceChange): ServiceStatus;
+  pause(service: string): ServiceStatus;
+  resume(service: string): ServiceStatus;
+  metrics(): ControllerMetrics;
+  readonly log: EventFeed;
+}
 
 export interface ApiServerOptions {
   /** `127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:9000`, `:8080` (every interface), or a port (on 127.0.0.1); 0 = ephemeral. */
   readonly listen: string | number;
   readonly snapshot: () => Snapshot;
-  /** Sets a push source's value. Throws UnknownServiceError or NotPushableError to refuse. */
+  /** Sets a service's demand. Throws UnknownServiceError or NotPushableError to refuse. */
   readonly pushDemand: (service: string, value: number) => void | Promise<void>;
-  /** Bearer token for POST routes; required when listening on a non-loopback address. */
+  /** Runtime changes, the event stream and the metrics' counters; without it those routes answer 404. */
+  readonly controller?: ControllerAccess;
+  /** A folder holding index.html and the files it loads, served at `/`; without it `/` answers 404. */
+  readonly dashboardDir?: string;
+  /** Tuning of GET /api/events (tests shorten the intervals). */
+  readonly stream?: Omit<EventStreamOptions, 'feed' | 'snapshot'>;
+  /** Bearer token for writes; required when listening on a non-loopback address. */
   readonly token?: string;
   readonly logger?: Logger;
 }
@@ -45,11 +72,11 @@ export interface ApiServerOptions {
 export interface ApiServer {
   /** Where a client on this machine reaches the server, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
-  /** Stops listening and ends open connections (keep-alive, later SSE streams). Idempotent. */
+  /** Stops listening and ends open connections (keep-alive, event streams). Idempotent. */
   close(): Promise<void>;
 }
 
-/** How POST routes are guarded: open (loopback, no token), token (required), disabled (no token, not loopback). */
+/** How writes are guarded: open (loopback, no token), token (required), disabled (no token, not loopback). */
 type WriteAccess = 'open' | 'token' | 'disabled';
 
 interface Context {
@@ -58,6 +85,8 @@ interface Context {
   readonly access: WriteAccess;
   readonly loopback: boolean;
   readonly tokenDigest: Buffer | undefined;
+  readonly stream: EventStream | undefined;
+  readonly files: ReadonlyMap<string, StaticFile>;
 }
 
 type Handler = (
@@ -72,33 +101,24 @@ interface Route {
   readonly methods: Readonly<Record<string, Handler>>;
 }
 
-/** Thrown by handlers to answer with a JSON error. */
-class HttpError extends Error {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-
-  constructor(status: number, message: string, headers: Readonly<Record<string, string>> = {}) {
-    super(message);
-    this.status = status;
-    this.headers = headers;
-  }
-}
-
 const ROUTES: readonly Route[] = [
   { pattern: /^\/healthz$/, methods: { GET: (_req, res) => sendJson(res, 200, { ok: true }) } },
   {
     pattern: /^\/api\/state$/,
     methods: { GET: (_req, res, ctx) => sendJson(res, 200, ctx.options.snapshot()) },
   },
+  { pattern: /^\/api\/events$/, methods: { GET: getEvents } },
+  { pattern: /^\/metrics$/, methods: { GET: getMetrics } },
+  { pattern: /^\/api\/services\/([^/]+)$/, methods: { GET: getService, PATCH: patchService } },
   { pattern: /^\/api\/services\/([^/]+)\/demand$/, methods: { POST: postDemand } },
-  // Later: GET /api/events (SSE; writes its own text/event-stream), GET /metrics, GET / (dashboard).
+  { pattern: /^\/api\/services\/([^/]+)\/pause$/, methods: { POST: (...a) => pauseOrResume('pause', ...a) } },
+  {
+    pattern: /^\/api\/services\/([^/]+)\/resume$/,
+    methods: { POST: (...a) => pauseOrResume('resume', ...a) },
+  },
+  // Last: the dashboard's files, matched against what was loaded, never against the disk.
+  { pattern: /^\/(?:[a-z0-9][a-z0-9.-]*)?$/, methods: { GET: getFile } },
 ];
-
-const JSON_HEADERS = {
-  'Content-Type': 'application/json; charset=utf-8',
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-};
 
 const quiet: Logger = { log() {} };
 
@@ -108,7 +128,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const loopback = host !== undefined && isLoopback(host);
   const token = options.token || undefined;
   const access: WriteAccess = token ? 'token' : loopback ? 'open' : 'disabled';
-  const ctx: Context = { options, logger, access, loopback, tokenDigest: token ? digest(token) : undefined };
+  const files = options.dashboardDir ? loadStaticFiles(options.dashboardDir) : new Map<string, StaticFile>();
+  const controller = options.controller;
+  const stream = controller
+    ? new EventStream({ ...options.stream, feed: controller.log, snapshot: options.snapshot })
+    : undefined;
+  const ctx: Context = {
+    options,
+    logger,
+    access,
+    loopback,
+    tokenDigest: token ? digest(token) : undefined,
+    stream,
+    files,
+  };
 
   const server = createServer((req, res) => void handle(req, res, ctx));
   await new Promise<void>((resolve, reject) => {
@@ -122,9 +155,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const url = reachableUrl(server.address() as AddressInfo);
   logger.log('info', 'api listening', { url, listen: String(options.listen), writes: access });
   if (access === 'disabled') {
-    logger.log('warn', 'api listens on a non-loopback address without a token: POST routes answer 403', {
+    logger.log('warn', 'api listens on a non-loopback address without a token: writes answer 403', {
       listen: String(options.listen),
-      fix: 'configure api.token',
+      fix: 'configure api.token or MICROSCALER_TOKEN',
     });
   }
 
@@ -133,6 +166,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
+        stream?.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
@@ -163,6 +197,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
       res.destroy();
     } else if (error instanceof HttpError) {
       sendJson(res, error.status, { error: error.message }, error.headers);
+    } else if (error instanceof UnknownServiceError) {
+      sendJson(res, 404, { error: error.message });
+    } else if (error instanceof ConfigError) {
+      sendJson(res, 400, { error: error.problems.join('; ') });
     } else {
       ctx.logger.log('error', 'api request failed', { method: req.method, path, error: errorMessage(error) });
       sendJson(res, 500, { error: 'internal error' });
@@ -170,10 +208,115 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   }
 }
 
+function requireController(ctx: Context): ControllerAccess {
+  if (!ctx.options.controller) throw new HttpError(404, 'this server has no controller attached');
+  return ctx.options.controller;
+}
+
+function getEvents(req: IncomingMessage, res: ServerResponse, ctx: Context) {
+  requireController(ctx);
+  try {
+    ctx.stream?.open(req, res);
+  } catch (error) {
+    if (error instanceof TooManyStreamsError) {
+      throw new HttpError(503, 'too many event streams are open; try again later', { 'Retry-After': '5' });
+    }
+    throw error;
+  }
+}
+
+function getMetrics(_req: IncomingMessage, res: ServerResponse, ctx: Context) {
+  const text = renderMetrics(ctx.options.snapshot(), ctx.options.controller?.metrics());
+  res.writeHead(200, {
+    'Content-Type': PROMETHEUS_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+function getFile(req: IncomingMessage, res: ServerResponse, ctx: Context) {
+  const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const file = ctx.files.get(path);
+  if (!file) {
+    throw new HttpError(404, path === '/' ? 'this server has no dashboard' : `not found: ${path}`);
+  }
+  const headers: Record<string, string> = {
+    'Content-Type': file.type,
+    ETag: file.etag,
+    // Revalidated on every load: a cheap 304, and never a stale page after an upgrade.
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (path === '/') {
+    // Everything the page uses comes from this server: the browser refuses anything else.
+    headers['Content-Security-Policy'] =
+      "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    headers['Referrer-Policy'] = 'no-referrer';
+  }
+  if (req.headers['if-none-match'] === file.etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': String(file.body.length) });
+  res.end(req.method === 'HEAD' ? undefined : file.body);
+}
+
+function getService(_req: IncomingMessage, res: ServerResponse, ctx: Context, params: string[]) {
+  const name = serviceName(params[0] ?? '');
+  const service = ctx.options.snapshot().services.find((s) => s.name === name);
+  if (!service) throw new UnknownServiceError(name);
+  sendJson(res, 200, service);
+}
+
+async function patchService(req: IncomingMessage, res: ServerResponse, ctx: Context, params: string[]) {
+  authorize(req, ctx);
+  const controller = requireController(ctx);
+  const name = serviceName(params[0] ?? '');
+  const example = '{"min": 1, "max": 10, "priority": 2}';
+  const body = jsonObject(parseJson(await readBody(req, MAX_BODY_BYTES), example), example);
+  const unknown = Object.keys(body).filter((k) => !(CHANGE_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new HttpError(
+      400,
+      `unknown field ${JSON.stringify(unknown[0])}: only min, max and priority can change`,
+    );
+  }
+  const change: { -readonly [K in keyof ServiceChange]: number } = {};
+  for (const field of CHANGE_FIELDS) {
+    const value = body[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'number') {
+      throw new HttpError(
+        400,
+        `"${field}" must be an integer, not ${value === null ? 'null' : typeof value}`,
+      );
+    }
+    change[field] = value;
+  }
+  if (Object.keys(change).length === 0) throw new HttpError(400, `nothing to change; send ${example}`);
+  sendJson(res, 200, controller.update(name, change));
+}
+
+async function pauseOrResume(
+  action: 'pause' | 'resume',
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Context,
+  params: string[],
+) {
+  authorize(req, ctx);
+  const controller = requireController(ctx);
+  const name = serviceName(params[0] ?? '');
+  await readBody(req, MAX_BODY_BYTES); // no body is needed; one is read (bounded) and ignored
+  sendJson(res, 200, action === 'pause' ? controller.pause(name) : controller.resume(name));
+}
+
 async function postDemand(req: IncomingMessage, res: ServerResponse, ctx: Context, params: string[]) {
   authorize(req, ctx);
   const service = serviceName(params[0] ?? '');
-  const value = demandValue(parseJson(await readBody(req, MAX_BODY_BYTES)));
+  const value = demandValue(parseJson(await readBody(req, MAX_BODY_BYTES), '{"value": N}'));
   try {
     await ctx.options.pushDemand(service, value);
   } catch (error) {
@@ -188,7 +331,7 @@ function authorize(req: IncomingMessage, ctx: Context): void {
   if (ctx.access === 'disabled') {
     throw new HttpError(
       403,
-      'changes are disabled: the API listens on a non-loopback address, so a token must be configured (api.token)',
+      'changes are disabled: the API listens on a non-loopback address, so a token must be configured (api.token or MICROSCALER_TOKEN)',
     );
   }
   const origin = req.headers.origin;
@@ -222,43 +365,8 @@ function serviceName(encoded: string): string {
   return name;
 }
 
-/** Reads at most `limit` bytes; a larger body is refused (413) without reading the rest. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  // Connection: close, so the unread remainder of the body is not taken for the next request.
-  const tooLarge = () =>
-    new HttpError(413, `request body is larger than ${limit / 1024} KiB`, { Connection: 'close' });
-  if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (error?: Error) => {
-      req.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose);
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks));
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) done(tooLarge());
-      else chunks.push(chunk);
-    };
-    const onEnd = () => done();
-    const onClose = () => done(new Error('client closed the connection before sending the whole body'));
-    req.on('data', onData).on('end', onEnd).on('error', done).on('close', onClose);
-  });
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'request body is not valid JSON; send {"value": N}');
-  }
-}
-
-function demandValue(body: unknown): number {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'request body must be a JSON object like {"value": 42}');
-  }
+function demandValue(parsed: unknown): number {
+  const body = jsonObject(parsed, '{"value": 42}');
   const value: unknown = Object.hasOwn(body, 'value') ? (body as { value: unknown }).value : undefined;
   if (value === undefined) throw new HttpError(400, '"value" is missing; send {"value": N}');
   if (typeof value !== 'number') {
@@ -269,12 +377,6 @@ function demandValue(body: unknown): number {
     throw new HttpError(400, `"value" must be a number from 0 to ${MAX_DEMAND}, not ${value}`);
   }
   return value + 0; // -0 becomes 0
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }
 
 function originHost(origin: string): string | undefined {

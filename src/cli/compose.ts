@@ -1,5 +1,7 @@
 // The composition root: the one place that knows every adapter and wires them into a running instance.
 
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { NotPushableError, UnknownServiceError } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { loadConfig } from '../config/load.js';
@@ -10,6 +12,7 @@ import type { Config } from '../core/types.js';
 import { createScheduler, schedulerSchemas } from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
+import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
 export function readConfig(path: string): Promise<Config> {
   return loadConfig(path, process.env, { sourceSchemas, schedulerSchemas });
@@ -57,12 +60,69 @@ export interface InstanceOptions {
   readonly baseDir: string;
   /** Where the API listens; undefined for none. */
   readonly listen?: string;
+  /**
+   * Services whose demand can be set by hand through POST /api/services/NAME/demand (and the dashboard's
+   * control) although their source is not `push`: a value set so replaces the source's for overrideMs.
+   */
+  readonly overridable?: readonly string[];
+  /** How long a value set by hand holds; 30 s by default. */
+  readonly overrideMs?: number;
+  /** Where MICROSCALER_TOKEN is read (the API token when the config has no api.token); process.env by default. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The dashboard's folder; found next to this module (src/ or dist/) by default. */
+  readonly dashboardDir?: string;
+}
+
+/**
+ * The dashboard's files: src/dashboard under tsx; from dist/cli, the package's src/dashboard (tsc copies
+ * no HTML or CSS, and the page needs no build), else a dist/dashboard that a packager may have copied.
+ */
+export function findDashboardDir(): string | undefined {
+  const candidates = ['../dashboard/', '../../src/dashboard/'].map((p) =>
+    fileURLToPath(new URL(p, import.meta.url)),
+  );
+  return candidates.find((dir) => existsSync(`${dir}index.html`));
+}
+
+/** Wraps the named services' sources so that a value set by hand can stand in for them. */
+function overrideSources(
+  config: Config,
+  sources: Map<string, Source>,
+  names: readonly string[],
+  clock: Clock,
+  holdMs: number,
+): Map<string, OverridableSource> {
+  const out = new Map<string, OverridableSource>();
+  const problems: string[] = [];
+  for (const name of names) {
+    const source = sources.get(name);
+    if (!config.services.some((s) => s.name === name))
+      problems.push(`overridable: no service named "${name}"`);
+    else if (!source) problems.push(`overridable: service "${name}" has no demand source to override`);
+    else if (!isPushSource(source)) out.set(name, new OverridableSource(source, clock, holdMs));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  for (const [name, source] of out) sources.set(name, source);
+  return out;
 }
 
 /** Builds sources, scheduler, controller and API from a config, and starts the loop. */
 export async function startInstance(options: InstanceOptions): Promise<Instance> {
   const { config, clock, logger, baseDir } = options;
   const sources = await buildSources(config, clock, logger, baseDir);
+  let overrides: Map<string, OverridableSource>;
+  try {
+    overrides = overrideSources(
+      config,
+      sources,
+      options.overridable ?? [],
+      clock,
+      options.overrideMs ?? DEFAULT_OVERRIDE_MS,
+    );
+  } catch (error) {
+    await Promise.all([...sources.values()].map((s) => s.close()));
+    throw error;
+  }
   let scheduler: Scheduler;
   try {
     scheduler = await createScheduler(config.scheduler, {
@@ -87,14 +147,39 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     logger,
   });
 
+  // The state tells the dashboard which services take demand by hand, and how long a value set so holds.
+  const snapshot = () => {
+    const s = controller.snapshot();
+    return {
+      ...s,
+      services: s.services.map((x) => {
+        const source = sources.get(x.name);
+        const held = overrides.get(x.name)?.current();
+        return {
+          ...x,
+          acceptsDemand: source !== undefined && (isPushSource(source) || overrides.has(x.name)),
+          ...(held ? { override: { value: held.value, until: new Date(held.until).toISOString() } } : {}),
+        };
+      }),
+    };
+  };
+  const env = options.env ?? process.env;
+  const token = config.api.token || env.MICROSCALER_TOKEN || undefined;
+  const dashboardDir = options.dashboardDir ?? findDashboardDir();
+  if (!dashboardDir) logger.log('warn', 'dashboard files not found: GET / answers 404');
+
   let api: ApiServer | undefined;
   if (options.listen !== undefined) {
     try {
       api = await startApiServer({
         listen: options.listen,
-        snapshot: () => controller.snapshot(),
+        snapshot,
+        controller,
+        ...(dashboardDir ? { dashboardDir } : {}),
         pushDemand: (service, value) => {
           if (!config.services.some((s) => s.name === service)) throw new UnknownServiceError(service);
+          const override = overrides.get(service);
+          if (override) return override.set(value);
           const source = sources.get(service);
           if (!source || !isPushSource(source)) {
             throw new NotPushableError(
@@ -105,7 +190,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
           source.push(value);
         },
         logger,
-        ...(config.api.token ? { token: config.api.token } : {}),
+        ...(token ? { token } : {}),
       });
     } catch (error) {
       await scheduler.close();

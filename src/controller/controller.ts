@@ -13,6 +13,17 @@ import type {
 import { NONE_OBSERVED } from '../core/types.js';
 import { admit, EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
 import { Backoff } from './backoff.js';
+import { UnknownServiceError } from './errors.js';
+import { EventLog, isPreemption, type LiveEventInput } from './event-log.js';
+import {
+  type ControllerMetrics,
+  Histogram,
+  newServiceMetrics,
+  type ServiceMetrics,
+  scaleCause,
+  TICK_BUCKETS,
+} from './metrics.js';
+import { applyChange, describeChange, type ServiceChange } from './service-change.js';
 
 export interface ControllerOptions {
   readonly name: string;
@@ -25,6 +36,16 @@ export interface ControllerOptions {
   readonly scheduler: Scheduler;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Milliseconds from a fine-grained monotonic clock, for tick durations; performance.now() by default. */
+  readonly timer?: () => number;
+  /** How many events the live log keeps (GET /api/events replays them); 500 by default. */
+  readonly eventHistory?: number;
+}
+
+/** A service as a running instance reports it, with whether it is paused. */
+export type ServiceStatus = Snapshot['services'][number] & { readonly paused?: true };
+export interface ControllerSnapshot extends Snapshot {
+  readonly services: readonly ServiceStatus[];
 }
 
 type Listener = (event: ControllerEvent) => void;
@@ -61,9 +82,32 @@ export class Controller {
   private readonly loop = new AbortController();
   private unwatch: (() => void) | undefined;
   private running: Promise<void> | undefined;
+  /** The configured policies with the changes made at run time, in config order. */
+  private policies: ServicePolicy[];
+  /** What the planner sees: policies, with paused services pinned (min = max) to their frozen count. */
+  private effective: readonly ServicePolicy[];
+  /** Paused services and the replica count each is frozen at. */
+  private readonly paused = new Map<string, number>();
+  /** Since when each service has not been running its desired count (for time-to-desired). */
+  private readonly unsettled = new Map<string, number>();
+  /**
+   * The reason of each service's latest change of desired, until it runs that count: replicas started later
+   * (capacity freed a few ticks on) are started for that reason, not for a replacement.
+   */
+  private readonly because = new Map<string, { desired: number; reason: string }>();
+  private readonly tickSeconds = new Histogram(TICK_BUCKETS);
+  private readonly perService = new Map<string, ServiceMetrics>();
+  private readonly timer: () => number;
+  /** Every event, with start/stop/preempt/change told apart, for the live stream. */
+  readonly log: EventLog;
 
   constructor(options: ControllerOptions) {
     this.opts = options;
+    this.policies = [...options.services];
+    this.effective = options.services;
+    for (const s of options.services) this.perService.set(s.name, newServiceMetrics());
+    this.timer = options.timer ?? (() => performance.now());
+    this.log = new EventLog(options.eventHistory);
     this.slots = [...options.sources].map(([name, source]) => ({ name, source, read: undefined }));
     this.unwatch = options.scheduler.watch?.(() => this.requestReconcile());
   }
@@ -94,7 +138,8 @@ export class Controller {
     await this.settle();
     const deadline = clock.now() + timeoutMs;
     for (const s of this.opts.services) {
-      await this.call(s.name, 0, 'stopping everything on exit', false);
+      const o = this.observed.get(s.name) ?? NONE_OBSERVED;
+      await this.call(s.name, 0, 'stopping everything on exit', false, o.running + o.starting);
     }
     while (clock.now() < deadline) {
       const seen = await scheduler.observe(AbortSignal.timeout(5000)).catch(() => undefined);
@@ -109,10 +154,10 @@ export class Controller {
     return () => this.listeners.delete(listener);
   }
 
-  snapshot(): Snapshot {
+  snapshot(): ControllerSnapshot {
     const planned = new Map(this.lastPlan?.services.map((s) => [s.name, s]));
     let used = 0;
-    const services = this.opts.services.map((s) => {
+    const services = this.policies.map((s): ServiceStatus => {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
       const p = planned.get(s.name);
       used += o.running + o.starting + o.stopping;
@@ -129,6 +174,7 @@ export class Controller {
         stopping: o.stopping,
         ...(p?.reason === undefined ? {} : { reason: p.reason }),
         ...(p?.error === undefined ? {} : { error: p.error }),
+        ...(this.paused.has(s.name) ? { paused: true as const } : {}),
       };
     });
     const { capacity } = this.opts;
@@ -142,19 +188,109 @@ export class Controller {
 
   /** One full iteration: read, observe, plan, act. The loop calls it every interval; tests call it directly. */
   async tick(): Promise<Plan | undefined> {
-    const { clock, capacity, services } = this.opts;
+    const started = this.timer();
+    const { clock, capacity } = this.opts;
     await this.readSources();
     const observed = await this.observe();
     if (!observed) return undefined;
     const result = plan(
-      { now: clock.now(), capacity, services, readings: this.latest, observed },
+      { now: clock.now(), capacity, services: this.effective, readings: this.latest, observed },
       this.memory,
     );
     this.memory = result.memory;
     this.lastPlan = result.plan;
     this.report(result.plan);
+    this.track(observed);
     await this.reconcile(observed);
+    this.tickSeconds.observe(Math.max(0, this.timer() - started) / 1000);
     return result.plan;
+  }
+
+  /**
+   * Changes a service's min, max or priority at run time, validated as the config is (ConfigError when
+   * not; UnknownServiceError for a name not configured). The next plan uses it.
+   */
+  update(service: string, change: ServiceChange): ServiceStatus {
+    const i = this.indexOf(service);
+    const before = this.policies[i] as ServicePolicy;
+    const after = applyChange(before, change);
+    this.policies = this.policies.with(i, after);
+    this.refreshEffective();
+    const what = describeChange(before, after);
+    this.opts.logger.log('info', `changed ${service}: ${what}`);
+    this.emitLive({ kind: 'change', service, message: `changed ${service}: ${what}` });
+    return this.status(service);
+  }
+
+  /**
+   * Freezes a service at the replicas it has now (running and starting): from the next plan on it is neither
+   * scaled up nor down, nor preempted, until resumed. Its min and max still bound the frozen count.
+   */
+  pause(service: string): ServiceStatus {
+    this.indexOf(service);
+    if (!this.paused.has(service)) {
+      const o = this.observed.get(service) ?? NONE_OBSERVED;
+      const count = o.running + o.starting;
+      this.paused.set(service, count);
+      this.refreshEffective();
+      this.opts.logger.log('info', `paused ${service} at ${count} replicas`);
+      this.emitLive({ kind: 'change', service, message: `paused ${service} at ${count} replica(s)` });
+    }
+    return this.status(service);
+  }
+
+  /** Lets the planner scale a paused service again. */
+  resume(service: string): ServiceStatus {
+    this.indexOf(service);
+    if (this.paused.delete(service)) {
+      this.refreshEffective();
+      this.opts.logger.log('info', `resumed ${service}`);
+      this.emitLive({ kind: 'change', service, message: `resumed ${service}` });
+    }
+    return this.status(service);
+  }
+
+  /** Counters and histograms for /metrics; live objects, read them, do not change them. */
+  metrics(): ControllerMetrics {
+    return { tickSeconds: this.tickSeconds, services: this.perService };
+  }
+
+  private indexOf(service: string): number {
+    const i = this.policies.findIndex((s) => s.name === service);
+    if (i < 0) throw new UnknownServiceError(service);
+    return i;
+  }
+
+  private status(service: string): ServiceStatus {
+    return this.snapshot().services.find((s) => s.name === service) as ServiceStatus;
+  }
+
+  /** A new list (the planner sorts each list once, by identity), with paused services pinned. */
+  private refreshEffective(): void {
+    this.effective = this.policies.map((s) => {
+      const frozen = this.paused.get(s.name);
+      if (frozen === undefined) return s;
+      const count = Math.min(s.max, Math.max(s.min, frozen));
+      return { ...s, min: count, max: count };
+    });
+  }
+
+  /** Starts or stops each service's time-to-desired clock. */
+  private track(observed: ReadonlyMap<string, Observed>): void {
+    const current = this.lastPlan;
+    if (!current) return;
+    const now = this.opts.clock.now();
+    for (const p of current.services) {
+      const o = observed.get(p.name) ?? NONE_OBSERVED;
+      const settled = o.running === p.desired && o.starting === 0;
+      const since = this.unsettled.get(p.name);
+      if (!settled && since === undefined) this.unsettled.set(p.name, now);
+      if (settled) this.because.delete(p.name);
+      if (settled && since !== undefined) {
+        this.unsettled.delete(p.name);
+        this.perService.get(p.name)?.timeToDesired.observe((now - since) / 1000);
+      }
+    }
   }
 
   private async runLoop(): Promise<void> {
@@ -192,6 +328,7 @@ export class Controller {
         slot.read.abort.abort();
         slot.read = undefined;
         this.latest.set(slot.name, { ok: false, error: `no answer within ${readTimeoutMs}ms` });
+        this.countSourceError(slot.name);
       }
       batch ??= new AbortController();
       const read: Read = { started: now, abort: batch, done: Promise.resolve() };
@@ -200,6 +337,7 @@ export class Controller {
         .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }))
         .then((result) => {
           if (slot.read !== read) return; // timed out meanwhile
+          if (!result.ok) this.countSourceError(slot.name);
           this.latest.set(slot.name, result);
           slot.read = undefined;
         });
@@ -223,6 +361,7 @@ export class Controller {
       // Back-ends bound their own calls; this signal only ends them when the loop stops.
       this.observed = await this.opts.scheduler.observe(this.loop.signal);
       this.clearProblem('scheduler');
+      this.track(this.observed);
       return this.observed;
     } catch (error) {
       this.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
@@ -253,6 +392,8 @@ export class Controller {
       } while (this.dirty && !this.stopped);
     })().finally(() => {
       this.reconciling = undefined;
+      // A request that came after the loop's last check, but before this, would be lost otherwise.
+      if (this.dirty) this.requestReconcile();
     });
     return this.reconciling;
   }
@@ -264,7 +405,7 @@ export class Controller {
     if (!observed) return;
     const now = this.opts.clock.now();
     const desired = new Map(current.services.map((s) => [s.name, s]));
-    const items = this.opts.services.map((s) => {
+    const items = this.effective.map((s) => {
       const o = observed.get(s.name) ?? NONE_OBSERVED;
       const flight = this.inFlight.get(s.name)?.target;
       const waiting = this.backoff.get(s.name)?.waiting(now) ?? false;
@@ -283,23 +424,41 @@ export class Controller {
       const o = observed.get(name) ?? NONE_OBSERVED;
       const active = o.running + o.starting;
       const planned = desired.get(name);
+      const pending = this.because.get(name);
       const reason =
         planned?.reason ??
+        (pending && pending.desired === planned?.desired ? pending.reason : undefined) ??
         (target > active
           ? `replacing ${target - active} replica(s) of ${name} that stopped`
           : `${name} above plan`);
-      void this.call(name, target, reason, true);
+      void this.call(name, target, reason, true, active);
     }
   }
 
   /** One scale call; at most one per service at a time. */
-  private call(service: string, replicas: number, reason: string, retry: boolean): Promise<void> {
+  private call(
+    service: string,
+    replicas: number,
+    reason: string,
+    retry: boolean,
+    from: number,
+  ): Promise<void> {
     const existing = this.inFlight.get(service);
-    if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry));
+    if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from));
     const { scheduler, logger, clock } = this.opts;
     const done = (async () => {
       logger.log('info', `scale ${service} to ${replicas}`, { reason });
-      this.emit('scale', `${service} → ${replicas}: ${reason}`, service);
+      const up = replicas > from;
+      const actions = this.perService.get(service)?.scaleActions;
+      const key = `${up ? 'up' : 'down'} ${scaleCause(reason)}`;
+      actions?.set(key, (actions.get(key) ?? 0) + 1);
+      this.emit('scale', `${service} → ${replicas}: ${reason}`, service, {
+        kind: up ? 'start' : 'stop',
+        message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}: ${reason}`,
+        reason,
+        from,
+        to: replicas,
+      });
       try {
         await scheduler.scale(service, replicas, reason);
         this.backoff.delete(service);
@@ -338,7 +497,14 @@ export class Controller {
         this.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason ?? s.error}`);
       else {
         this.clearProblem(`source:${s.name}`, s.name);
-        if (s.reason) this.emit('plan', s.reason, s.name);
+        if (s.reason) {
+          this.because.set(s.name, { desired: s.desired, reason: s.reason });
+          this.emit('plan', s.reason, s.name, {
+            kind: isPreemption(s.reason) ? 'preempt' : 'plan',
+            message: s.reason,
+            reason: s.reason,
+          });
+        }
       }
     }
   }
@@ -358,7 +524,21 @@ export class Controller {
     this.emit('recovered', message, service);
   }
 
-  private emit(kind: EventKind, message: string, service?: string): void {
+  private countSourceError(service: string): void {
+    const m = this.perService.get(service);
+    if (m) m.sourceErrors++;
+  }
+
+  /**
+   * Tells subscribers (core's event kinds) and the live log (finer kinds: start, stop, preempt). `live`
+   * overrides what the log records; by default it records the same event.
+   */
+  private emit(
+    kind: EventKind,
+    message: string,
+    service?: string,
+    live?: Omit<LiveEventInput, 'time' | 'service'>,
+  ): void {
     const event: ControllerEvent = {
       kind,
       time: new Date(this.opts.clock.now()).toISOString(),
@@ -366,5 +546,18 @@ export class Controller {
       ...(service === undefined ? {} : { service }),
     };
     for (const l of this.listeners) l(event);
+    const liveKind = kind === 'scale' || kind === 'replica' ? 'plan' : kind;
+    this.log.append({
+      kind: liveKind,
+      time: event.time,
+      message,
+      ...(service === undefined ? {} : { service }),
+      ...live,
+    });
+  }
+
+  /** An event only the live log shows (core has no kind for it yet). */
+  private emitLive(event: Omit<LiveEventInput, 'time'>): void {
+    this.log.append({ time: new Date(this.opts.clock.now()).toISOString(), ...event });
   }
 }

@@ -1,1 +1,16 @@
-export { Controller, type ControllerOptions } from './controller.js';
+export {
+  Controller,
+  type ControllerOptions,
+  type ControllerSnapshot,
+  type ServiceStatus,
+} from './controller.js';
+export { UnknownServiceError } from './errors.js';
+export { EventLog, type LiveEvent, type LiveEventKind } from './event-log.js';
+export {
+  type ControllerMetrics,
+  Histogram,
+  type ScaleCause,
+  type ServiceMetrics,
+  scaleCause,
+} from './metrics.js';
+export { applyChange, type ServiceChange } from './service-change.js';
