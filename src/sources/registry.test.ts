@@ -7,9 +7,24 @@ import { isPushSource } from './push.js';
 import { createSource, sourceSchemas } from './registry.js';
 
 const signal = new AbortController().signal;
+const KNOWN =
+  'random, trace, static, push, redis-list, redis-stream, rabbitmq, nats-jetstream, postgres, prometheus, http, sqs';
 
 test('sourceSchemas lists every kind, without `type`', () => {
-  assert.deepEqual(Object.keys(sourceSchemas), ['random', 'trace', 'static', 'push']);
+  assert.deepEqual(Object.keys(sourceSchemas), [
+    'random',
+    'trace',
+    'static',
+    'push',
+    'redis-list',
+    'redis-stream',
+    'rabbitmq',
+    'nats-jetstream',
+    'postgres',
+    'prometheus',
+    'http',
+    'sqs',
+  ]);
   for (const schema of Object.values(sourceSchemas)) assert.equal('type' in schema.shape, false);
 });
 
@@ -36,8 +51,8 @@ test('createSource builds each kind from its spec', async () => {
 
 test('createSource reports problems as `source.<field>: problem` lines', async () => {
   const cases: [SourceSpec, string[]][] = [
-    [{ type: 'kafka' }, ['source.type: unknown source "kafka" (known: random, trace, static, push)']],
-    [{ type: 'toString' }, ['source.type: unknown source "toString" (known: random, trace, static, push)']],
+    [{ type: 'kafka' }, [`source.type: unknown source "kafka" (known: ${KNOWN})`]],
+    [{ type: 'toString' }, [`source.type: unknown source "toString" (known: ${KNOWN})`]],
     [{ type: 'static' }, ['source.value: required']],
     [{ type: 'static', value: -1 }, ['source.value: must be ≥ 0']],
     [{ type: 'static', value: 'ten' }, ['source.value: expected number, received string']],

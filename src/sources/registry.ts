@@ -3,8 +3,16 @@ import { ConfigError } from '../core/errors.js';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceSpec } from '../core/types.js';
+import { HttpSource, httpSchema } from './http.js';
+import { NatsJetstreamSource, natsJetstreamSchema } from './nats-jetstream.js';
+import { PostgresSource, postgresSchema } from './postgres.js';
+import { PrometheusSource, prometheusSchema } from './prometheus.js';
 import { PushSource, pushSchema } from './push.js';
+import { RabbitmqSource, rabbitmqSchema } from './rabbitmq.js';
 import { RandomSource, randomSchema } from './random.js';
+import { RedisListSource, redisListSchema } from './redis-list.js';
+import { RedisStreamSource, redisStreamSchema } from './redis-stream.js';
+import { SqsSource, sqsSchema } from './sqs.js';
 import { StaticSource, staticSchema } from './static.js';
 import { TraceSource, traceSchema } from './trace.js';
 
@@ -27,6 +35,16 @@ const KINDS: Record<string, Kind> = {
   trace: kind(traceSchema, (s, ctx) => TraceSource.create(s, ctx)),
   static: kind(staticSchema, (s, ctx) => new StaticSource(s, ctx.clock)),
   push: kind(pushSchema, (s, ctx) => new PushSource(s, ctx.clock)),
+  // Sources backed by a server: built without waiting for it, so a server that is down at start makes its
+  // service hold (reads fail) instead of stopping the instance; they connect and reconnect by themselves.
+  'redis-list': kind(redisListSchema, (s, ctx) => new RedisListSource(s, ctx)),
+  'redis-stream': kind(redisStreamSchema, (s, ctx) => new RedisStreamSource(s, ctx)),
+  rabbitmq: kind(rabbitmqSchema, (s, ctx) => new RabbitmqSource(s, ctx)),
+  'nats-jetstream': kind(natsJetstreamSchema, (s, ctx) => new NatsJetstreamSource(s, ctx)),
+  postgres: kind(postgresSchema, (s, ctx) => new PostgresSource(s, ctx)),
+  prometheus: kind(prometheusSchema, (s, ctx) => new PrometheusSource(s, ctx)),
+  http: kind(httpSchema, (s, ctx) => new HttpSource(s, ctx)),
+  sqs: kind(sqsSchema, (s, ctx) => SqsSource.create(s, ctx)),
 };
 
 /** Each source type's settings (everything but `type`), as strict objects; the config schema uses them. */

@@ -1,0 +1,75 @@
+import { safeUrl } from './redact.js';
+
+/** A URL split into what fetch accepts (no userinfo) and a Basic Authorization header for its userinfo. */
+export interface HttpTarget {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * fetch refuses URLs with credentials in them, so `http://user:pass@host/` becomes the bare URL and an
+ * Authorization header. Explicit headers win over the URL's userinfo.
+ */
+export function httpTarget(url: string, headers: Readonly<Record<string, string>> = {}): HttpTarget {
+  const parsed = safeUrl(url);
+  if (!parsed) throw new Error('invalid URL');
+  const out: Record<string, string> = { accept: 'application/json' };
+  if (parsed.username || parsed.password) {
+    const user = decodeURIComponent(parsed.username);
+    const pass = decodeURIComponent(parsed.password);
+    out.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    parsed.username = '';
+    parsed.password = '';
+  }
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return { url: parsed.toString(), headers: out };
+}
+
+/**
+ * GETs a URL and parses its JSON body. fetch keeps connections alive between calls (undici's pool), so
+ * successive reads reuse one connection. A non-2xx status is an error that quotes the start of the body,
+ * since servers put the reason there; `onStatus` may turn a status into a better message first.
+ */
+export async function getJson(
+  target: HttpTarget,
+  signal: AbortSignal,
+  onStatus?: (status: number, body: unknown) => string | undefined,
+): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(target.url, { headers: target.headers, signal });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : error;
+    throw new Error(describeFetchError(error));
+  }
+  const text = await response.text();
+  let body: unknown;
+  let parsed = true;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    parsed = false;
+  }
+  if (!response.ok) {
+    const special = onStatus?.(response.status, body);
+    if (special) throw new Error(special);
+    const snippet = text.trim().replace(/\s+/g, ' ').slice(0, 200);
+    throw new Error(`HTTP ${response.status} ${response.statusText}${snippet ? `: ${snippet}` : ''}`);
+  }
+  if (!parsed) {
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new Error(`response is not JSON (${type}): ${JSON.stringify(text.slice(0, 60))}`);
+  }
+  return body;
+}
+
+/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, ...). */
+function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as Error & { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: string }).code;
+    return `${error.message}: ${code && !cause.message.includes(code) ? `${code} ` : ''}${cause.message}`;
+  }
+  return error.message;
+}
