@@ -11,17 +11,19 @@ import { streamLogger } from '../infra/logger.js';
 import { systemClock } from '../infra/system-clock.js';
 import { EMPTY_MEMORY, plan } from '../planner/index.js';
 import { buildSources, type Instance, readConfig, startInstance } from './compose.js';
-import { demoConfig } from './demo.js';
+import { DEMO_IMAGE, demoConfig, demoImageProblem } from './demo.js';
 import { eventLine, LiveView, table } from './render.js';
+import { simulateCommand } from './simulate.js';
 
 const USAGE = `microscaler: sub-second, priority-aware microscaling of replicas within a fixed capacity
 
 Usage:
-  microscaler demo [--scheduler process] [--listen ADDR] [--duration 30s] [--seed N]
+  microscaler demo [--scheduler process|docker] [--image IMAGE] [--listen ADDR] [--duration 30s] [--seed N]
   microscaler run [-c microscaler.yaml] [--listen 127.0.0.1:8080] [--stop-on-exit]
   microscaler validate -c FILE
   microscaler plan -c FILE --demand NAME=VALUE ... [--running NAME=N ...] [--json]
   microscaler status [--url http://127.0.0.1:8080] [--json]
+  microscaler simulate -c FILE --trace FILE.csv [--time-scale N] [--policies ...] [--json] [--plot FILE.html]
 
 Options:
   --log-level debug|info|warn|error   what goes to stderr (default warn; events go to stdout)
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return planCommand(rest);
     case 'status':
       return status(rest);
+    case 'simulate':
+      return simulateCommand(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -102,7 +106,8 @@ async function watchInstance(
     sample(s);
     view?.draw(s);
   }, 200);
-  if (instance.api) process.stdout.write(`api listening on ${instance.api.url}\n`);
+  if (instance.api)
+    process.stdout.write(`api listening on ${instance.api.url} (dashboard: ${instance.api.url}/)\n`);
 
   await new Promise<void>((done) => {
     const stop = () => done();
@@ -127,22 +132,33 @@ async function watchInstance(
 async function demo(args: string[]): Promise<number> {
   const o = options(args, {
     scheduler: { type: 'string' },
+    image: { type: 'string' },
     listen: { type: 'string' },
     duration: { type: 'string' },
     seed: { type: 'string' },
   });
   if (o.help) return help();
   const scheduler = (o.scheduler as string | undefined) ?? 'process';
-  if (scheduler !== 'process') {
-    throw new UsageError(`--scheduler: "${scheduler}" is not available yet (this build has: process)`);
+  if (scheduler !== 'process' && scheduler !== 'docker') {
+    throw new UsageError(`--scheduler: "${scheduler}" is not available for the demo (process or docker)`);
   }
+  if (o.image !== undefined && scheduler !== 'docker')
+    throw new UsageError('--image: only with --scheduler docker');
+  const image = (o.image as string | undefined) ?? DEMO_IMAGE;
   const durationMs = o.duration === undefined ? undefined : parseDurationArg('--duration', o.duration);
   const seed = o.seed === undefined ? Date.now() % 100_000 : Number(o.seed);
   if (!Number.isInteger(seed)) throw new UsageError('--seed: must be an integer');
+  if (scheduler === 'docker') {
+    const problem = await demoImageProblem(image);
+    if (problem) {
+      process.stderr.write(`microscaler demo: ${problem}\n`);
+      return 1;
+    }
+  }
   // A private state folder: the demo never adopts (or touches) replicas of a `run` instance.
   const stateDir = mkdtempSync(join(tmpdir(), 'microscaler-demo-'));
   try {
-    const config = demoConfig({ scheduler, stateDir, seed });
+    const config = demoConfig({ scheduler, stateDir, seed, image });
     const logger = streamLogger(process.stderr, { level: logLevel(o['log-level']) });
     const instance = await startInstance({
       config,
@@ -150,9 +166,12 @@ async function demo(args: string[]): Promise<number> {
       logger,
       baseDir: process.cwd(),
       listen: (o.listen as string | undefined) ?? '127.0.0.1:8080',
+      // the dashboard's slider (or POST /api/services/web/demand) moves web's demand by hand for a while
+      overridable: ['web'],
     });
+    const what = scheduler === 'docker' ? `containers of ${image}` : 'processes';
     process.stdout.write(
-      `demo: web (priority 1, random demand, seed ${seed}) and batch (priority 2) share 20 replicas\n`,
+      `demo: web (priority 1, random demand, seed ${seed}) and batch (priority 2) share 20 replicas (${what})\n`,
     );
     await watchInstance(instance, 'microscaler demo', true, durationMs);
   } finally {

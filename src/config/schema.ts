@@ -104,6 +104,8 @@ export const runSchema = z.strictObject({
   cpu: positive().optional(),
   memory: memory().optional(),
   stopGrace: duration().default(5000),
+  /** When the image is pulled: at start-up always, only when it is not present, or never. */
+  pull: z.enum(['always', 'missing', 'never']).default('missing'),
 });
 
 /** `type` picks the source; its other settings are checked by the source registry, not here. */

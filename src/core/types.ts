@@ -38,6 +38,8 @@ export interface RunSpec {
   readonly memory?: number;
   /** Milliseconds between SIGTERM and SIGKILL when a replica stops. */
   readonly stopGraceMs?: number;
+  /** When the image is pulled (docker, swarm): at start-up always, only when missing, or never. */
+  readonly pull?: 'always' | 'missing' | 'never';
 }
 
 /** A source's configuration: `type` picks the implementation, the rest is its settings. */

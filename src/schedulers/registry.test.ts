@@ -27,14 +27,16 @@ function configError(problems: string[]) {
 test('an unknown scheduler type is a config error that lists the known ones', async () => {
   await assert.rejects(
     createScheduler({ type: 'x' }, ctx),
-    configError(['scheduler.type: unknown scheduler "x" (known: process)']),
+    configError(['scheduler.type: unknown scheduler "x" (known: process, docker, swarm)']),
   );
   // Not fooled by names every object has.
   await assert.rejects(createScheduler({ type: 'toString' }, ctx), ConfigError);
 });
 
 test('settings are validated against the back-end schema', async () => {
-  assert.deepEqual(Object.keys(schedulerSchemas), ['process']);
+  assert.deepEqual(Object.keys(schedulerSchemas), ['process', 'docker', 'swarm']);
+  assert.equal(schedulerSchemas.docker?.safeParse({ concurrency: 0 }).success, false);
+  assert.equal(schedulerSchemas.swarm?.safeParse({ host: 'unix:///x.sock' }).success, true);
   assert.equal(schedulerSchemas.process?.safeParse({ stateDir: '/tmp/x' }).success, true);
   await assert.rejects(
     createScheduler({ type: 'process', stateDir: '/tmp/x', color: 'red' }, ctx),

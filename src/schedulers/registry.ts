@@ -4,7 +4,9 @@ import { ConfigError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { SchedulerSpec } from '../core/types.js';
+import { DockerScheduler, dockerSettingsSchema } from './docker.js';
 import { ProcessScheduler, processSettingsSchema } from './process.js';
+import { SwarmScheduler, swarmSettingsSchema } from './swarm.js';
 
 interface BackEnd<S extends z.ZodObject> {
   readonly schema: S;
@@ -20,6 +22,14 @@ const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
   process: backEnd({
     schema: processSettingsSchema,
     create: (settings, ctx) => ProcessScheduler.create(settings, ctx),
+  }),
+  docker: backEnd({
+    schema: dockerSettingsSchema,
+    create: (settings, ctx) => DockerScheduler.create(settings, ctx),
+  }),
+  swarm: backEnd({
+    schema: swarmSettingsSchema,
+    create: (settings, ctx) => SwarmScheduler.create(settings, ctx),
   }),
 };
 

@@ -1,0 +1,617 @@
+// Replicas as Docker containers, through the Engine API (unix socket, or TCP with TLS).
+//
+// Ownership: every container carries the labels microscaler.instance and microscaler.service. Only
+// containers listed or announced with this instance's label are ever tracked, stopped or removed; names
+// mean nothing (a look-alike name without the labels is never touched).
+//
+// State comes from the engine's /events stream, so a container that exits or is removed behind our back is
+// seen at once; the stream is opened before the containers are listed, so nothing falls between the two.
+// When the stream breaks (engine restarting, socket gone), observe() fails with the reason until the stream
+// is back and a fresh listing has been reconciled with what we track.
+//
+// A replica counts as starting from the moment scale() accepts it until its start call returns, and as
+// stopping from the moment it is chosen to stop (or is found dead) until it has been removed: a container
+// that still exists still occupies capacity. Creates and starts run in parallel, at most `concurrency` at
+// once; so do stops. close() leaves containers running for the next run to adopt.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { errorMessage } from '../core/errors.js';
+import type { Scheduler } from '../core/ports.js';
+import type { SchedulerContext } from '../core/registry.js';
+import type { Observed, RunSpec } from '../core/types.js';
+import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../infra/docker-api.js';
+import { Images } from './docker-images.js';
+import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from './docker-labels.js';
+import { Limiter } from './limiter.js';
+
+export { LABEL_INSTANCE, LABEL_SERVICE } from './docker-labels.js';
+
+export const dockerSettingsSchema = z.strictObject({
+  /** The engine, as DOCKER_HOST would say it; DOCKER_HOST (and the local socket) otherwise. */
+  host: z.string().min(1).optional(),
+  /** Creates (and, separately, stops) in flight at once. */
+  concurrency: z.int().min(1).max(64).default(8),
+  /** HostConfig.NetworkMode for every replica (e.g. `none`, or a user network); the engine's default otherwise. */
+  network: z.string().min(1).optional(),
+});
+export type DockerSettings = z.output<typeof dockerSettingsSchema>;
+
+const DEFAULT_GRACE_MS = 5000;
+/** A replica that dies sooner than this after starting counts as a failed start (crash loop backoff). */
+const CRASH_WINDOW_MS = 1000;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 10_000;
+const FIRST_SYNC_TIMEOUT_MS = 30_000;
+
+export type ContainerState = 'starting' | 'running' | 'stopping';
+
+interface Replica {
+  /** The container name, chosen before it exists: what links a create in flight to a listing. */
+  readonly name: string;
+  id: string | undefined;
+  readonly service: string;
+  state: ContainerState;
+  readonly createdAt: number;
+  readonly seq: number;
+  readonly adopted: boolean;
+  startedAt: number | undefined;
+  /** When its id became known: a listing made before then is no evidence that it is gone. */
+  knownAt: number;
+  /** A create or start call is running on it. */
+  busy: boolean;
+  /** A stop-and-remove is queued or running. */
+  stopQueued: boolean;
+  /** The actions on this container, one after the other. */
+  work: Promise<void>;
+}
+
+export interface ContainerInfo {
+  readonly name: string;
+  readonly id: string | undefined;
+  readonly service: string;
+  readonly state: ContainerState;
+  readonly adopted: boolean;
+}
+
+interface Failure {
+  count: number;
+  at: number;
+  retryAt: number;
+  error: string;
+}
+
+interface ContainerSummary {
+  readonly Id: string;
+  readonly Names?: readonly string[];
+  readonly State?: string;
+  readonly Created?: number;
+  readonly Labels?: Readonly<Record<string, string>>;
+}
+
+interface EngineEvent {
+  readonly Type?: string;
+  readonly Action?: string;
+  readonly id?: string;
+  readonly Actor?: { readonly ID?: string; readonly Attributes?: Readonly<Record<string, string>> };
+}
+
+export interface DockerDeps {
+  /** A ready client (tests); otherwise one is made from settings.host or the environment. */
+  readonly api?: DockerApi;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export class DockerScheduler implements Scheduler {
+  readonly api: DockerApi;
+  readonly images: Images;
+  private readonly ctx: SchedulerContext;
+  private readonly settings: DockerSettings;
+  private readonly runs: ReadonlyMap<string, RunSpec>;
+  private readonly replicas = new Map<string, Replica>();
+  private readonly ids = new Map<string, Replica>();
+  private readonly failures = new Map<string, Failure>();
+  private readonly subscribers = new Set<(service: string) => void>();
+  private readonly starts: Limiter;
+  private readonly stops: Limiter;
+  private readonly stopping = new AbortController();
+  private readonly warned = new Set<string>();
+  private seq = 0;
+  private closed = false;
+  private down: { since: number; error: string } | undefined = {
+    since: 0,
+    error: 'not connected yet',
+  };
+  private ready: Promise<void> | undefined;
+  private events: Promise<void> | undefined;
+  private syncedOnce: (() => void) | undefined;
+
+  /** Connects, adopts what runs, and makes every image ready before returning. */
+  static async create(settings: DockerSettings, ctx: SchedulerContext, deps: DockerDeps = {}) {
+    const scheduler = new DockerScheduler(settings, ctx, deps);
+    try {
+      await scheduler.init();
+      await scheduler.images.prepare();
+    } catch (error) {
+      await scheduler.close();
+      throw error;
+    }
+    return scheduler;
+  }
+
+  constructor(settings: DockerSettings, ctx: SchedulerContext, deps: DockerDeps = {}) {
+    requireImages(ctx, 'docker');
+    this.ctx = ctx;
+    this.settings = settings;
+    this.api = deps.api ?? DockerApi.fromEnv(deps.env ?? process.env, settings.host);
+    this.runs = new Map(ctx.services.map((s) => [s.name, s.run]));
+    this.starts = new Limiter(settings.concurrency);
+    this.stops = new Limiter(settings.concurrency);
+    this.images = new Images(
+      this.api,
+      ctx.logger,
+      ctx.services.map((s) => ({
+        service: s.name,
+        image: s.run.image as string,
+        pull: s.run.pull ?? 'missing',
+      })),
+      () => ctx.clock.now(),
+    );
+  }
+
+  /** Negotiates the API version, opens the event stream and adopts labelled containers. Idempotent. */
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      try {
+        await this.api.apiVersion(AbortSignal.timeout(10_000));
+      } catch (error) {
+        throw new Error(`docker scheduler: ${errorMessage(error)}`);
+      }
+      const synced = new Promise<void>((resolve) => {
+        this.syncedOnce = resolve;
+      });
+      this.events = this.followEvents();
+      const timer = new AbortController();
+      const timeout = this.ctx.clock.sleep(FIRST_SYNC_TIMEOUT_MS, timer.signal).then(() => {
+        if (timer.signal.aborted) return;
+        throw new Error(`docker scheduler: could not list containers: ${this.down?.error ?? 'closed'}`);
+      });
+      try {
+        await Promise.race([synced, timeout]);
+      } finally {
+        timer.abort();
+      }
+    })();
+    return this.ready;
+  }
+
+  async observe(_signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
+    await this.init();
+    if (this.down) {
+      throw new DockerUnreachableError(
+        `docker engine unreachable since ${new Date(this.down.since).toISOString()}: ${this.down.error}`,
+      );
+    }
+    const counts = new Map<string, Record<ContainerState, number>>();
+    for (const s of this.ctx.services) counts.set(s.name, { starting: 0, running: 0, stopping: 0 });
+    for (const r of this.replicas.values()) {
+      const c = counts.get(r.service);
+      if (c) c[r.state]++;
+    }
+    return counts;
+  }
+
+  async scale(service: string, replicas: number, reason: string): Promise<void> {
+    if (this.closed) throw new Error('docker scheduler: closed');
+    const run = this.runs.get(service);
+    if (!run) throw new Error(`docker scheduler: unknown service "${service}"`);
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new RangeError(`docker scheduler: cannot scale "${service}" to ${replicas} replicas`);
+    }
+    await this.init();
+    // Newest first: surplus is taken from the front.
+    const live = [...this.replicas.values()]
+      .filter((r) => r.service === service && r.state !== 'stopping')
+      .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
+    if (live.length > replicas) {
+      const surplus = live.slice(0, live.length - replicas);
+      this.ctx.logger.log('info', `stopping ${surplus.length} container(s) of ${service}`, {
+        service,
+        reason,
+      });
+      for (const r of surplus) this.stop(r);
+      this.notify(service);
+      return;
+    }
+    if (live.length === replicas) return;
+    if (this.down) throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
+    const now = this.ctx.clock.now();
+    const failure = this.failures.get(service);
+    if (failure && now < failure.retryAt) {
+      throw new Error(
+        `${failure.error} (${failure.count} time(s) in a row; next attempt in ${failure.retryAt - now}ms)`,
+      );
+    }
+    this.images.ready(service);
+    const count = replicas - live.length;
+    this.ctx.logger.log('info', `starting ${count} container(s) of ${service}`, { service, reason });
+    for (let i = 0; i < count; i++) {
+      const r = this.track({
+        name: containerName(this.ctx.instance, service),
+        id: undefined,
+        service,
+        state: 'starting',
+        createdAt: now,
+        adopted: false,
+      });
+      r.busy = true;
+      r.work = this.start(r, run);
+    }
+    this.notify(service);
+  }
+
+  watch(onChange: (service: string) => void): () => void {
+    const subscriber = (service: string) => onChange(service);
+    this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  /** Stops following events. Containers keep running, for the next run to adopt. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscribers.clear();
+    this.syncedOnce?.();
+    this.stopping.abort();
+    // Let calls in flight finish, so no container is left half-made (it would be adopted anyway).
+    const work = Promise.allSettled([...this.replicas.values()].map((r) => r.work));
+    await Promise.race([work, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    await this.events?.catch(() => {});
+    this.api.close();
+  }
+
+  /** Stops and removes every container this instance owns; resolves once they are gone. */
+  async stopAll(): Promise<void> {
+    await this.init();
+    const all = [...this.replicas.values()];
+    for (const r of all) this.stop(r);
+    await Promise.all(all.map((r) => r.work));
+  }
+
+  /** The containers this instance owns (for status output and tests). */
+  list(): ContainerInfo[] {
+    return [...this.replicas.values()].map((r) => ({
+      name: r.name,
+      id: r.id,
+      service: r.service,
+      state: r.state,
+      adopted: r.adopted,
+    }));
+  }
+
+  /** Whether the engine is reachable and our view of it is current. */
+  get connected(): boolean {
+    return this.down === undefined;
+  }
+
+  private track(
+    fields: Pick<Replica, 'name' | 'id' | 'service' | 'state' | 'createdAt' | 'adopted'>,
+  ): Replica {
+    const r: Replica = {
+      ...fields,
+      seq: ++this.seq,
+      startedAt: undefined,
+      knownAt: this.ctx.clock.now(),
+      busy: false,
+      stopQueued: false,
+      work: Promise.resolve(),
+    };
+    this.replicas.set(r.name, r);
+    if (r.id) this.ids.set(r.id, r);
+    return r;
+  }
+
+  private setId(r: Replica, id: string): void {
+    r.id = id;
+    r.knownAt = this.ctx.clock.now();
+    this.ids.set(id, r);
+  }
+
+  private drop(r: Replica): void {
+    if (this.replicas.get(r.name) !== r) return;
+    this.replicas.delete(r.name);
+    if (r.id) this.ids.delete(r.id);
+    this.notify(r.service);
+  }
+
+  /** Create, then start, within the start limit. A failure removes what was made and holds back the service. */
+  private async start(r: Replica, run: RunSpec): Promise<void> {
+    try {
+      await this.starts.run(async () => {
+        if (r.state === 'stopping') return; // stopped before its turn came
+        const { body } = await this.api.request<{ Id: string }>('POST', '/containers/create', {
+          query: { name: r.name },
+          body: this.containerSpec(r.service, run),
+          timeoutMs: 60_000,
+        });
+        this.setId(r, body.Id);
+        if (isStopping(r)) return; // chosen to stop while it was being created
+        await this.api.request('POST', `/containers/${body.Id}/start`, { timeoutMs: 60_000 });
+        if (r.state === 'starting') {
+          r.state = 'running';
+          r.startedAt = this.ctx.clock.now();
+          this.notify(r.service);
+        }
+      });
+    } catch (error) {
+      const message = `cannot start a container of ${r.service} (image ${run.image}): ${errorMessage(error)}`;
+      this.ctx.logger.log('warn', message, { service: r.service, container: r.name });
+      this.fail(r.service, message);
+      r.busy = false;
+      this.stop(r, true);
+      return;
+    }
+    r.busy = false;
+  }
+
+  /** Marks a replica stopping and queues its stop and removal after whatever runs on it now. */
+  private stop(r: Replica, now = false): void {
+    if (this.replicas.get(r.name) !== r) return;
+    r.state = 'stopping';
+    if (r.stopQueued) return;
+    r.stopQueued = true;
+    const removal = () =>
+      this.stops
+        .run(() => this.remove(r))
+        .catch((error: unknown) => {
+          // Left stopping (it still holds capacity); the next listing after the engine is back tries again.
+          r.stopQueued = false;
+          this.ctx.logger.log('warn', `cannot stop container ${r.name}: ${errorMessage(error)}`, {
+            service: r.service,
+          });
+        });
+    r.work = now ? removal() : r.work.then(removal);
+  }
+
+  private async remove(r: Replica): Promise<void> {
+    const id = r.id;
+    if (this.replicas.get(r.name) !== r) return;
+    if (id === undefined) {
+      // Never created, or its create failed: a listing will find it if the engine made it after all.
+      this.drop(r);
+      return;
+    }
+    const graceMs = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
+    const t = Math.ceil(graceMs / 1000);
+    try {
+      await this.api.request('POST', `/containers/${id}/stop`, { query: { t }, timeoutMs: graceMs + 30_000 });
+    } catch (error) {
+      if (!(error instanceof DockerApiError && error.status === 404)) throw error;
+    }
+    try {
+      await this.api.request('DELETE', `/containers/${id}`, { query: { force: true, v: true } });
+    } catch (error) {
+      if (!(error instanceof DockerApiError && (error.status === 404 || error.status === 409))) throw error;
+      // 409: a removal is already in progress (someone else's); its destroy event drops it.
+      if (error.status === 409) return;
+    }
+    this.drop(r);
+  }
+
+  private fail(service: string, error: string): void {
+    const now = this.ctx.clock.now();
+    const previous = this.failures.get(service);
+    // A failure long after the last one starts a new series.
+    const count = previous && now - previous.at < 60_000 ? previous.count + 1 : 1;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
+    this.failures.set(service, { count, at: now, retryAt: now + delay, error });
+  }
+
+  private containerSpec(service: string, run: RunSpec): Record<string, unknown> {
+    const graceMs = run.stopGraceMs ?? DEFAULT_GRACE_MS;
+    const host: Record<string, unknown> = { Init: true };
+    if (run.cpu !== undefined) host.NanoCpus = Math.round(run.cpu * 1e9);
+    if (run.memory !== undefined) host.Memory = Math.round(run.memory);
+    if (this.settings.network !== undefined) host.NetworkMode = this.settings.network;
+    return {
+      Image: run.image,
+      ...(run.command ? { Cmd: [...run.command] } : {}),
+      Env: Object.entries(run.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: { [LABEL_INSTANCE]: this.ctx.instance, [LABEL_SERVICE]: service },
+      StopTimeout: Math.ceil(graceMs / 1000),
+      HostConfig: host,
+    };
+  }
+
+  /** Follows /events for this instance's containers, reconnecting with backoff until closed. */
+  private async followEvents(): Promise<void> {
+    let delay = 100;
+    while (!this.closed) {
+      const attempt = new AbortController();
+      const onClose = () => attempt.abort();
+      this.stopping.signal.addEventListener('abort', onClose);
+      try {
+        await this.api.stream('GET', '/events', (v) => this.onEvent(v as EngineEvent), {
+          query: {
+            filters: filters({ type: ['container'], label: [`${LABEL_INSTANCE}=${this.ctx.instance}`] }),
+          },
+          signal: attempt.signal,
+          onOpen: () => {
+            delay = 100;
+            void this.resync(attempt);
+          },
+        });
+        throw new DockerUnreachableError('the engine ended the event stream');
+      } catch (error) {
+        if (this.closed) return;
+        this.setDown(errorMessage(error));
+      } finally {
+        this.stopping.signal.removeEventListener('abort', onClose);
+        attempt.abort();
+      }
+      await this.ctx.clock.sleep(delay, this.stopping.signal);
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+
+  /** After the stream opens: list, reconcile, and only then say we are connected. */
+  private async resync(stream: AbortController): Promise<void> {
+    try {
+      await this.sync(stream.signal);
+    } catch (error) {
+      if (stream.signal.aborted) return;
+      this.setDown(`cannot list containers: ${errorMessage(error)}`);
+      stream.abort(); // the event loop reconnects and lists again
+      return;
+    }
+    if (stream.signal.aborted) return;
+    this.setUp();
+  }
+
+  private setDown(error: string): void {
+    if (this.closed) return;
+    if (!this.down) {
+      this.down = { since: this.ctx.clock.now(), error };
+      this.ctx.logger.log('warn', `docker engine at ${this.api.address} unreachable: ${error}`);
+      this.notifyAll();
+    } else {
+      this.down.error = error;
+    }
+  }
+
+  private setUp(): void {
+    const was = this.down;
+    this.down = undefined;
+    this.syncedOnce?.();
+    this.syncedOnce = undefined;
+    if (was && was.since !== 0) {
+      this.ctx.logger.log('info', `docker engine at ${this.api.address} reachable again`);
+    }
+    this.notifyAll();
+  }
+
+  /** Reconciles what we track with the engine's own list of this instance's containers. */
+  private async sync(signal: AbortSignal): Promise<void> {
+    const started = this.ctx.clock.now();
+    const { body } = await this.api.request<ContainerSummary[]>('GET', '/containers/json', {
+      query: { all: true, filters: filters({ label: [`${LABEL_INSTANCE}=${this.ctx.instance}`] }) },
+      signal,
+    });
+    const seen = new Set<Replica>();
+    let adopted = 0;
+    for (const c of body) {
+      const labels = c.Labels ?? {};
+      if (labels[LABEL_INSTANCE] !== this.ctx.instance) continue; // the filter did this; a second look costs nothing
+      const service = labels[LABEL_SERVICE] ?? '';
+      const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
+      if (!this.runs.has(service)) {
+        if (!this.warned.has(c.Id)) {
+          this.warned.add(c.Id);
+          this.ctx.logger.log(
+            'warn',
+            `container ${name} of service "${service}", which is not in the config, is left alone; remove it with docker rm -f ${c.Id.slice(0, 12)}`,
+          );
+        }
+        continue;
+      }
+      const alive = c.State === 'running' || c.State === 'restarting' || c.State === 'paused';
+      let r = this.ids.get(c.Id) ?? this.replicas.get(name);
+      if (!r) {
+        const createdAt = (c.Created ?? 0) * 1000;
+        r = this.track({
+          name,
+          id: c.Id,
+          service,
+          state: alive ? 'running' : 'stopping',
+          createdAt,
+          adopted: true,
+        });
+        r.startedAt = createdAt;
+        if (alive) adopted++;
+        else this.stop(r); // ours, and no longer running: it only holds capacity
+        this.notify(service);
+      } else {
+        if (r.id === undefined) this.setId(r, c.Id);
+        if (!alive && r.state === 'running' && !r.busy) this.exited(r, undefined);
+      }
+      seen.add(r);
+    }
+    for (const r of [...this.replicas.values()]) {
+      // Gone while we could not see: known before this listing started, and not in it.
+      if (!seen.has(r) && r.id !== undefined && r.knownAt < started && !r.busy) this.drop(r);
+    }
+    for (const r of this.replicas.values()) {
+      if (r.state === 'stopping' && !r.stopQueued) this.stop(r, true);
+    }
+    if (adopted > 0) this.ctx.logger.log('info', `adopted ${adopted} running container(s)`);
+  }
+
+  private onEvent(e: EngineEvent): void {
+    if (e.Type !== undefined && e.Type !== 'container') return;
+    const attributes = e.Actor?.Attributes ?? {};
+    if (attributes[LABEL_INSTANCE] !== this.ctx.instance) return;
+    const id = e.Actor?.ID ?? e.id ?? '';
+    const r = this.ids.get(id) ?? (attributes.name ? this.replicas.get(attributes.name) : undefined);
+    if (!r) return; // a labelled container we did not make or list: the next listing adopts it
+    if (r.id === undefined && id !== '') this.setId(r, id);
+    switch (e.Action) {
+      case 'start':
+        if (r.state === 'starting') {
+          r.state = 'running';
+          r.startedAt = this.ctx.clock.now();
+          this.notify(r.service);
+        }
+        break;
+      case 'die':
+        if (r.state !== 'stopping') this.exited(r, attributes.exitCode);
+        break;
+      case 'destroy':
+        this.drop(r);
+        break;
+    }
+  }
+
+  /** A container died that we did not stop: remove it (it holds capacity until then) so it is replaced. */
+  private exited(r: Replica, exitCode: string | undefined): void {
+    const now = this.ctx.clock.now();
+    const ran = r.startedAt === undefined ? 0 : now - r.startedAt;
+    const code = exitCode === undefined ? '' : ` with code ${exitCode}`;
+    this.ctx.logger.log(
+      'warn',
+      `container ${r.name} of ${r.service} exited${code} after ${ran}ms; replacing it`,
+      {
+        service: r.service,
+      },
+    );
+    if (ran < CRASH_WINDOW_MS)
+      this.fail(r.service, `containers of ${r.service} exit right after starting${code}`);
+    else this.failures.delete(r.service);
+    this.stop(r);
+    this.notify(r.service);
+  }
+
+  private notify(service: string): void {
+    for (const subscriber of this.subscribers) {
+      try {
+        subscriber(service);
+      } catch (error) {
+        this.ctx.logger.log('error', `watch subscriber failed: ${errorMessage(error)}`, { service });
+      }
+    }
+  }
+
+  private notifyAll(): void {
+    for (const s of this.ctx.services) this.notify(s.name);
+  }
+}
+
+/** Read through a call, so the compiler does not assume the state is what it was before an await. */
+function isStopping(r: Replica): boolean {
+  return r.state === 'stopping';
+}
+
+/** `<instance>-<service>-<time><random>`: unique, sortable, and valid as a container name. */
+function containerName(instance: string, service: string): string {
+  return `${instance}-${service}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
