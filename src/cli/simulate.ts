@@ -3,9 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { parseDuration } from '../config/units.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Config } from '../core/types.js';
+import { parseDuration } from '../core/units.js';
 import { schedulerSchemas } from '../schedulers/registry.js';
 import {
   buildSetup,

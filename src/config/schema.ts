@@ -1,8 +1,8 @@
 // The config file's shape, as zod schemas. Field-level rules live here; rules that relate several fields
 // (min ≤ max, a source for the rule, fixed replicas within min..max) live in load.ts.
 import { z } from 'zod';
+import { parseDuration, parseMemory } from '../core/units.js';
 import { describe, expecting } from './problems.js';
-import { parseDuration, parseMemory } from './units.js';
 
 /** `name`: safe in labels, file names and metric names. */
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;

@@ -1,14 +1,6 @@
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same sequence on every machine. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../core/random.js';
+/** A seeded pseudo-random generator: the same seed gives the same sequence on every machine. */
+export const seeded = mulberry32;
 
 /** How long a replica takes to start (or stop), in ms. */
 export type Duration =

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+import { parseDuration as parseConfigDuration } from '../core/units.js';
 
 /**
- * Milliseconds from a duration as the config file gives it: a string like `100ms`, `3s`, `1.5m`, `2h`,
- * or a plain number of milliseconds. Throws a RangeError with a readable message otherwise.
+ * Milliseconds from a duration as the config file gives it: a string in the config's own grammar (`100ms`,
+ * `3s`, `1.5m`, `1m30s`, `2h`: core/units.ts), or, in a source's settings, a plain number of milliseconds.
+ * Throws a RangeError with a readable message otherwise.
  */
 export function parseDuration(input: unknown): number {
   if (typeof input === 'number') {
@@ -13,9 +13,11 @@ export function parseDuration(input: unknown): number {
     return input;
   }
   if (typeof input === 'string') {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(input.trim());
-    const unit = m?.[2];
-    if (m && unit) return Number(m[1]) * (UNITS[unit] ?? 1);
+    try {
+      return parseConfigDuration(input);
+    } catch {
+      // the config's grammar, but a message that says a source also takes a number of ms
+    }
   }
   throw new RangeError(
     `invalid duration ${JSON.stringify(input)} (use e.g. 100ms, 3s, 5m, or a number of ms)`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Clock, Source } from '../core/ports.js';
+import { mulberry32 } from '../core/random.js';
 import type { SourceResult } from '../core/types.js';
 import { durationSchema } from './duration.js';
 
@@ -29,17 +30,7 @@ export const randomSchema = z
   });
 export type RandomSettings = z.output<typeof randomSchema>;
 
-/** mulberry32: a tiny 32-bit PRNG, good enough for demo demand; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 type WalkSettings = Pick<RandomSettings, 'seed' | 'min' | 'max' | 'step' | 'start'>;
 
