@@ -1,4 +1,5 @@
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+// nats loads on first connect: a config without nats sources never pays for it.
+import type { JetStreamManager, NatsConnection } from 'nats';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import type { Source } from '../core/ports.js';
@@ -55,6 +56,7 @@ export class NatsJetstreamSource implements Source {
       clock: ctx.clock,
       timeoutMs: settings.timeout,
       open: async () => {
+        const { connect } = await import('nats');
         const nc = await connect({
           ...connectOptions(settings.url),
           timeout: settings.timeout,

@@ -1,4 +1,5 @@
-import pg from 'pg';
+// pg loads when the first postgres source is built: a config without one never pays for it.
+import type { Pool, QueryArrayConfig, QueryResult } from 'pg';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import type { Source } from '../core/ports.js';
@@ -31,7 +32,7 @@ export type PostgresSettings = z.output<typeof postgresSchema>;
 export class PostgresSource implements Source {
   readonly #settings: PostgresSettings;
   readonly #guard: GuardedRead;
-  readonly #pool: pg.Pool;
+  readonly #pool: Promise<Pool>;
 
   constructor(settings: PostgresSettings, ctx: SourceContext) {
     this.#settings = settings;
@@ -44,23 +45,26 @@ export class PostgresSource implements Source {
       redactor,
       ...(settings.rate ? { rateWindowMs: settings.rateWindow } : {}),
     });
-    this.#pool = new pg.Pool({
-      connectionString: settings.url,
-      max: 1,
-      connectionTimeoutMillis: settings.timeout,
-      statement_timeout: settings.timeout,
-      // Belt and braces: every transaction of this connection is read-only, not only the ones we open.
-      options: '-c default_transaction_read_only=on',
-      application_name: 'microscaler',
-      allowExitOnIdle: true,
+    this.#pool = import('pg').then(({ default: pg }) => {
+      const pool = new pg.Pool({
+        connectionString: settings.url,
+        max: 1,
+        connectionTimeoutMillis: settings.timeout,
+        statement_timeout: settings.timeout,
+        // Belt and braces: every transaction of this connection is read-only, not only the ones we open.
+        options: '-c default_transaction_read_only=on',
+        application_name: 'microscaler',
+        allowExitOnIdle: true,
+      });
+      // An idle connection that breaks emits here; the pool drops it and the next read opens a new one.
+      pool.on('error', (error) =>
+        ctx.logger.log('debug', 'postgres connection error', {
+          url: where,
+          error: redactor.redact(errorMessage(error)),
+        }),
+      );
+      return pool;
     });
-    // An idle connection that breaks emits here; the pool drops it and the next read opens a new one.
-    this.#pool.on('error', (error) =>
-      ctx.logger.log('debug', 'postgres connection error', {
-        url: where,
-        error: redactor.redact(errorMessage(error)),
-      }),
-    );
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
@@ -70,7 +74,7 @@ export class PostgresSource implements Source {
   // Not cut short by the signal: the connection stays busy until the server answers (statement_timeout
   // bounds that), and only then goes back to the pool.
   async #query(): Promise<{ value: number; counter?: number }> {
-    const client = await this.#pool.connect();
+    const client = await (await this.#pool).connect();
     let broken: Error | undefined; // a connection that failed is destroyed, not returned to the pool
     // A connection that ends while checked out emits 'error' on the client, and the pool only listens to
     // idle ones: without this the process would crash on a server restart.
@@ -80,7 +84,7 @@ export class PostgresSource implements Source {
     client.on('error', onError);
     try {
       await client.query('BEGIN READ ONLY');
-      let result: pg.QueryResult<unknown[]>;
+      let result: QueryResult<unknown[]>;
       try {
         result = await client.query<unknown[]>(extendedArrayQuery(this.#settings.query));
       } catch (error) {
@@ -103,7 +107,7 @@ export class PostgresSource implements Source {
     }
   }
 
-  #sample(result: pg.QueryResult<unknown[]>): { value: number; counter?: number } {
+  #sample(result: QueryResult<unknown[]>): { value: number; counter?: number } {
     const rows = result.rows;
     if (rows.length === 0) throw new Error('query returned no rows (it must return one row)');
     if (rows.length > 1) throw new Error(`query returned ${rows.length} rows (it must return one row)`);
@@ -122,7 +126,7 @@ export class PostgresSource implements Source {
 
   async close(): Promise<void> {
     this.#guard.close();
-    await this.#pool.end();
+    await (await this.#pool).end();
   }
 }
 
@@ -130,8 +134,8 @@ export class PostgresSource implements Source {
  * A query over the extended protocol (one statement only), rows as arrays. @types/pg does not know
  * `queryMode` yet; pg reads it (lib/query.js).
  */
-function extendedArrayQuery(text: string): pg.QueryArrayConfig {
-  const config: pg.QueryArrayConfig & { queryMode: 'extended' } = {
+function extendedArrayQuery(text: string): QueryArrayConfig {
+  const config: QueryArrayConfig & { queryMode: 'extended' } = {
     text,
     rowMode: 'array',
     queryMode: 'extended',

@@ -1,4 +1,5 @@
-import { type Channel, type ChannelModel, connect } from 'amqplib';
+// amqplib loads on first connect: a config without rabbitmq sources never pays for it.
+import type { Channel, ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import type { Source } from '../core/ports.js';
@@ -72,6 +73,7 @@ export class RabbitmqSource implements Source {
       clock: ctx.clock,
       timeoutMs: settings.timeout,
       open: async () => {
+        const { connect } = await import('amqplib');
         const model = await connect(settings.url, { timeout: settings.timeout });
         const amqp: Amqp = { model, channel: undefined };
         const broken = (error?: Error) => {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
+// ioredis loads when the first redis source is built: a config without one never pays for it.
+import type { Redis } from 'ioredis';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import { abortable } from './abortable.js';
@@ -11,50 +12,54 @@ import { displayUrl, type Redactor } from './redact.js';
  * reports the outage rather than piling up commands that would all run when the server returns.
  */
 export class RedisConnection {
-  readonly #client: Redis;
+  readonly #client: Promise<Redis>;
   #lastError: string | undefined;
   #everReady = false;
 
   constructor(url: string, timeoutMs: number, logger: Logger, redactor: Redactor) {
     const where = displayUrl(url);
-    this.#client = new Redis(url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
-      // A source only reads; never let a failed auth or a wrong db stop the reconnect loop.
-      reconnectOnError: () => false,
-    });
-    // Without an error listener ioredis would throw the error out of the event loop.
-    this.#client.on('error', (error: unknown) => {
-      const message = redactor.redact(errorMessage(error));
-      if (message !== this.#lastError)
-        logger.log('debug', 'redis connection error', { url: where, error: message });
-      this.#lastError = message;
-    });
-    this.#client.on('ready', () => {
-      this.#lastError = undefined;
-      if (this.#everReady) logger.log('info', 'redis reconnected', { url: where });
-      this.#everReady = true;
+    this.#client = import('ioredis').then(({ Redis }) => {
+      const client = new Redis(url, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
+        retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+        // A source only reads; never let a failed auth or a wrong db stop the reconnect loop.
+        reconnectOnError: () => false,
+      });
+      // Without an error listener ioredis would throw the error out of the event loop.
+      client.on('error', (error: unknown) => {
+        const message = redactor.redact(errorMessage(error));
+        if (message !== this.#lastError)
+          logger.log('debug', 'redis connection error', { url: where, error: message });
+        this.#lastError = message;
+      });
+      client.on('ready', () => {
+        this.#lastError = undefined;
+        if (this.#everReady) logger.log('info', 'redis reconnected', { url: where });
+        this.#everReady = true;
+      });
+      return client;
     });
   }
 
   /** Runs one command batch if connected; fails at once if not, with the reason. */
   async run<T>(signal: AbortSignal, commands: (client: Redis) => Promise<T>): Promise<T> {
-    if (this.#client.status !== 'ready' && this.#lastError === undefined && !this.#everReady) {
+    const client = await abortable(this.#client, signal);
+    if (client.status !== 'ready' && this.#lastError === undefined && !this.#everReady) {
       // The first connection is still being made (the first tick comes right after start): wait for it.
-      await abortable(once(this.#client, 'ready'), signal).catch(() => {});
+      await abortable(once(client, 'ready'), signal).catch(() => {});
     }
-    const status = this.#client.status;
+    const status = client.status;
     if (status !== 'ready') {
       throw new Error(`not connected (${this.#lastError ?? status}); reconnecting`);
     }
-    return abortable(commands(this.#client), signal);
+    return abortable(commands(client), signal);
   }
 
   async close(): Promise<void> {
-    this.#client.disconnect(false);
+    (await this.#client).disconnect(false);
   }
 }
 
