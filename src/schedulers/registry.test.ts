@@ -27,14 +27,24 @@ function configError(problems: string[]) {
 test('an unknown scheduler type is a config error that lists the known ones', async () => {
   await assert.rejects(
     createScheduler({ type: 'x' }, ctx),
-    configError(['scheduler.type: unknown scheduler "x" (known: process, docker, swarm)']),
+    configError([
+      'scheduler.type: unknown scheduler "x" (known: process, docker, swarm, kubernetes, nomad, marathon, ecs)',
+    ]),
   );
   // Not fooled by names every object has.
   await assert.rejects(createScheduler({ type: 'toString' }, ctx), ConfigError);
 });
 
 test('settings are validated against the back-end schema', async () => {
-  assert.deepEqual(Object.keys(schedulerSchemas), ['process', 'docker', 'swarm']);
+  assert.deepEqual(Object.keys(schedulerSchemas), [
+    'process',
+    'docker',
+    'swarm',
+    'kubernetes',
+    'nomad',
+    'marathon',
+    'ecs',
+  ]);
   assert.equal(schedulerSchemas.docker?.safeParse({ concurrency: 0 }).success, false);
   assert.equal(schedulerSchemas.swarm?.safeParse({ host: 'unix:///x.sock' }).success, true);
   assert.equal(schedulerSchemas.process?.safeParse({ stateDir: '/tmp/x' }).success, true);

@@ -5,6 +5,10 @@ import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { SchedulerSpec } from '../core/types.js';
 import { DockerScheduler, dockerSettingsSchema } from './docker.js';
+import { EcsScheduler, ecsSettingsSchema } from './ecs.js';
+import { KubernetesScheduler, kubernetesSettingsSchema } from './kubernetes.js';
+import { MarathonScheduler, marathonSettingsSchema } from './marathon.js';
+import { NomadScheduler, nomadSettingsSchema } from './nomad.js';
 import { ProcessScheduler, processSettingsSchema } from './process.js';
 import { SwarmScheduler, swarmSettingsSchema } from './swarm.js';
 
@@ -30,6 +34,22 @@ const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
   swarm: backEnd({
     schema: swarmSettingsSchema,
     create: (settings, ctx) => SwarmScheduler.create(settings, ctx),
+  }),
+  kubernetes: backEnd({
+    schema: kubernetesSettingsSchema,
+    create: (settings, ctx) => KubernetesScheduler.create(settings, ctx),
+  }),
+  nomad: backEnd({
+    schema: nomadSettingsSchema,
+    create: (settings, ctx) => NomadScheduler.create(settings, ctx),
+  }),
+  marathon: backEnd({
+    schema: marathonSettingsSchema,
+    create: (settings, ctx) => MarathonScheduler.create(settings, ctx),
+  }),
+  ecs: backEnd({
+    schema: ecsSettingsSchema,
+    create: (settings, ctx) => EcsScheduler.create(settings, ctx),
   }),
 };
 

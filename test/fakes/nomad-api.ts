@@ -1,0 +1,213 @@
+// A fake Nomad agent: the part of the HTTP API (https://developer.hashicorp.com/nomad/api-docs/jobs) that
+// the nomad back-end uses, written from the public documentation, not from a running Nomad.
+//   GET  /v1/job/:job              the job, with TaskGroups[].Count and Meta
+//   GET  /v1/job/:job/allocations  allocations: TaskGroup, ClientStatus, DesiredStatus, DeploymentStatus
+//   POST /v1/job/:job/scale        {Count, Target: {Group}, Message} → {EvalID, EvalCreateIndex, Index}
+// ACL: X-Nomad-Token must match when a token is set ("403 Permission denied" otherwise); jobs live in a
+// namespace (?namespace=, default "default"); an unknown job is "404 job not found". Stopped allocations stay
+// listed with ClientStatus complete, as until Nomad's garbage collection. Injectable: an active deployment
+// (scale answers 400 "job scaling blocked due to active deployment", as Nomad's Job.Scale does), slow
+// answers, and one-off failures.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pause, ReplicaSet, type Timing } from './replica-set.js';
+
+interface Group {
+  name: string;
+  count: number;
+  meta: Record<string, string>;
+  replicas: ReplicaSet;
+}
+interface Job {
+  id: string;
+  namespace: string;
+  meta: Record<string, string>;
+  groups: Map<string, Group>;
+  version: number;
+  modifyIndex: number;
+}
+
+export class FakeNomad {
+  readonly jobs = new Map<string, Job>();
+  token: string | undefined;
+  /** While true, scale answers as Nomad does during an active deployment. */
+  deploymentActive = false;
+  /** Every answer waits this long first. */
+  delayMs = 0;
+  /** One-off failures for the next requests matching a method and path pattern. */
+  readonly failures: { method: string; path: RegExp; status: number; body: string }[] = [];
+  readonly scaleRequests: { job: string; group: string; count: number; message: string }[] = [];
+  /** The most tasks that existed (starting, running or stopping) at once, across every group. */
+  peakExisting = 0;
+  private index = 100;
+  private server: Server | undefined;
+
+  constructor(readonly timing: Timing = { startMs: 150, stopMs: 300 }) {}
+
+  addJob(
+    id: string,
+    groups: Record<string, { count?: number; meta?: Record<string, string> }>,
+    options: { namespace?: string; meta?: Record<string, string> } = {},
+  ): void {
+    const job: Job = {
+      id,
+      namespace: options.namespace ?? 'default',
+      meta: options.meta ?? {},
+      groups: new Map(),
+      version: 0,
+      modifyIndex: this.index++,
+    };
+    for (const [name, g] of Object.entries(groups)) {
+      const replicas = new ReplicaSet(this.timing, () => this.changed());
+      job.groups.set(name, { name, count: g.count ?? 0, meta: g.meta ?? {}, replicas });
+      replicas.setDesired(g.count ?? 0);
+    }
+    this.jobs.set(`${job.namespace}/${id}`, job);
+  }
+
+  group(job: string, group: string, namespace = 'default'): Group {
+    const g = this.jobs.get(`${namespace}/${job}`)?.groups.get(group);
+    if (!g) throw new Error(`fake nomad: no ${job}/${group}`);
+    return g;
+  }
+
+  /** Live tasks of every group. */
+  existing(): number {
+    let n = 0;
+    for (const j of this.jobs.values()) for (const g of j.groups.values()) n += g.replicas.live().length;
+    return n;
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error) => {
+        res.writeHead(500).end(String(error));
+      });
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const j of this.jobs.values()) for (const g of j.groups.values()) g.replicas.close();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  private changed(): void {
+    this.peakExisting = Math.max(this.peakExisting, this.existing());
+    // Nomad reschedules failed allocations so the group keeps its count.
+    for (const j of this.jobs.values()) {
+      for (const g of j.groups.values()) {
+        const active = g.replicas.tasks.filter((t) => t.state === 'starting' || t.state === 'running');
+        if (active.length < g.count) g.replicas.setDesired(g.count);
+      }
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const body = await readBody(req);
+    if (this.delayMs > 0) await pause(this.delayMs);
+    const text = (status: number, t: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(t);
+    const json = (value: unknown) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'X-Nomad-Index': String(this.index) })
+        .end(JSON.stringify(value));
+
+    const failure = this.failures.findIndex((f) => f.method === req.method && f.path.test(url.pathname));
+    if (failure >= 0) {
+      const [f] = this.failures.splice(failure, 1);
+      if (f) return void text(f.status, f.body);
+    }
+    if (this.token !== undefined && req.headers['x-nomad-token'] !== this.token) {
+      return void text(403, 'Permission denied');
+    }
+    const m = /^\/v1\/job\/([^/]+)(\/allocations|\/scale)?$/.exec(url.pathname);
+    if (!m?.[1]) return void text(404, 'Invalid URL');
+    const namespace = url.searchParams.get('namespace') ?? 'default';
+    const job = this.jobs.get(`${namespace}/${decodeURIComponent(m[1])}`);
+    if (!job) return void text(404, 'job not found');
+
+    if (req.method === 'GET' && !m[2]) {
+      return void json({
+        ID: job.id,
+        Name: job.id,
+        Namespace: job.namespace,
+        Type: 'service',
+        Meta: Object.keys(job.meta).length ? job.meta : null,
+        Version: job.version,
+        JobModifyIndex: job.modifyIndex,
+        TaskGroups: [...job.groups.values()].map((g) => ({
+          Name: g.name,
+          Count: g.count,
+          Meta: Object.keys(g.meta).length ? g.meta : null,
+        })),
+      });
+    }
+    if (req.method === 'GET' && m[2] === '/allocations') {
+      return void json(
+        [...job.groups.values()].flatMap((g) =>
+          g.replicas.tasks.map((t) => ({
+            ID: t.id,
+            JobID: job.id,
+            Namespace: job.namespace,
+            TaskGroup: g.name,
+            DesiredStatus: t.state === 'stopping' || t.state === 'stopped' ? 'stop' : 'run',
+            ClientStatus: t.state === 'starting' ? 'pending' : t.state === 'stopped' ? 'complete' : 'running',
+            DeploymentStatus: null,
+            CreateTime: t.createdAt * 1e6,
+          })),
+        ),
+      );
+    }
+    if ((req.method === 'POST' || req.method === 'PUT') && m[2] === '/scale') {
+      const request = JSON.parse(body || '{}') as {
+        Count?: number;
+        Target?: { Group?: string };
+        Message?: string;
+      };
+      const group = job.groups.get(request.Target?.Group ?? '');
+      if (!group)
+        return void text(
+          400,
+          `task group "${request.Target?.Group}" specified for scaling does not exist in job`,
+        );
+      if (typeof request.Count !== 'number' || request.Count < 0) {
+        return void text(400, 'scaling action count can not be negative');
+      }
+      if (this.deploymentActive) return void text(400, 'job scaling blocked due to active deployment');
+      this.scaleRequests.push({
+        job: job.id,
+        group: group.name,
+        count: request.Count,
+        message: request.Message ?? '',
+      });
+      group.count = request.Count;
+      job.version++;
+      job.modifyIndex = ++this.index;
+      group.replicas.setDesired(request.Count);
+      return void json({
+        EvalID: randomUUID(),
+        EvalCreateIndex: this.index,
+        JobModifyIndex: this.index,
+        Index: this.index,
+      });
+    }
+    text(405, 'Invalid method');
+  }
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let s = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      s += c;
+    });
+    req.on('end', () => resolve(s));
+    req.on('error', reject);
+  });
+}
