@@ -10,6 +10,7 @@ const RULES = {
   sources: { folders: ['core', 'infra'], packages: ['*'] },
   schedulers: { folders: ['core', 'infra'], packages: ['*'] },
   infra: { folders: ['core'], packages: [] },
+  ha: { folders: ['core', 'controller'], packages: ['ioredis'] },
   config: { folders: ['core', 'sources', 'schedulers'], packages: ['zod', 'yaml'] },
   sim: { folders: ['core', 'planner', 'controller'], packages: [] },
   api: { folders: ['core', 'controller'], packages: [] },

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NotPushableError, UnknownServiceError } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
-import { loadConfig } from '../config/load.js';
-import { Controller } from '../controller/index.js';
+import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { Controller, Leadership } from '../controller/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Config } from '../core/types.js';
@@ -14,7 +14,7 @@ import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
-export function readConfig(path: string): Promise<Config> {
+export function readConfig(path: string): Promise<LoadedConfig> {
   return loadConfig(path, process.env, { sourceSchemas, schedulerSchemas });
 }
 
@@ -44,17 +44,19 @@ export async function buildSources(
 }
 
 export interface Instance {
-  readonly config: Config;
+  readonly config: LoadedConfig;
   readonly controller: Controller;
   readonly scheduler: Scheduler;
   readonly sources: ReadonlyMap<string, Source>;
   readonly api: ApiServer | undefined;
+  /** With `ha` configured: the election this instance takes part in (it acts only while leading). */
+  readonly leadership: Leadership | undefined;
   /** Stops the loop and the API; with drain, stops every replica first. */
   close(options: { drain: boolean }): Promise<void>;
 }
 
 export interface InstanceOptions {
-  readonly config: Config;
+  readonly config: LoadedConfig;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly baseDir: string;
@@ -135,6 +137,19 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     await Promise.all([...sources.values()].map((s) => s.close()));
     throw error;
   }
+  // High availability: every instance observes and plans; only the holder of the lease scales.
+  let leadership: Leadership | undefined;
+  if (config.ha) {
+    const { RedisLease } = await import('../ha/redis-lease.js');
+    const { redis, key, ttlMs } = config.ha;
+    leadership = new Leadership({
+      lease: new RedisLease({ url: redis, key, ttlMs }),
+      ttlMs,
+      clock,
+      logger,
+    });
+  }
+  const elected = leadership;
   const controller = new Controller({
     name: config.name,
     capacity: config.capacity,
@@ -145,6 +160,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     scheduler,
     clock,
     logger,
+    ...(elected ? { canAct: () => elected.isLeader() } : {}),
   });
 
   // The state tells the dashboard which services take demand by hand, and how long a value set so holds.
@@ -161,6 +177,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
           ...(held ? { override: { value: held.value, until: new Date(held.until).toISOString() } } : {}),
         };
       }),
+      ...(elected ? { leader: elected.state() } : {}),
     };
   };
   const env = options.env ?? process.env;
@@ -193,11 +210,13 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
         ...(token ? { token } : {}),
       });
     } catch (error) {
+      await leadership?.stop();
       await scheduler.close();
       await Promise.all([...sources.values()].map((s) => s.close()));
       throw error;
     }
   }
+  leadership?.start();
   const loop = controller.start();
 
   return {
@@ -206,10 +225,13 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     scheduler,
     sources,
     api,
+    leadership,
     async close({ drain }) {
       if (drain) await controller.drain();
       else await controller.stop();
       await loop;
+      // After the last scale call: releasing the lease lets a follower take over at once.
+      await leadership?.stop();
       await api?.close();
       await scheduler.close();
       await Promise.all([...sources.values()].map((s) => s.close()));

@@ -2,5 +2,18 @@
 
 export { parseDuration, parseMemory } from '../core/units.js';
 export { type Env, type Substituted, substituteEnv } from './env.js';
-export { loadConfig, type ParseOptions, parseConfig, type SettingsSchemas } from './load.js';
-export { configSchema, type RawConfig, type RawRule, type RawService, serviceSchema } from './schema.js';
+export {
+  type LoadedConfig,
+  loadConfig,
+  type ParseOptions,
+  parseConfig,
+  type SettingsSchemas,
+} from './load.js';
+export {
+  configSchema,
+  type HaSettings,
+  type RawConfig,
+  type RawRule,
+  type RawService,
+  serviceSchema,
+} from './schema.js';

@@ -7,7 +7,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Capacity, Config, RunSpec, ServiceSpec } from '../core/types.js';
 import { type Env, substituteEnv } from './env.js';
 import { describe, errorMap, issueLines, joinPath, type Path } from './problems.js';
-import { configShape, type RawService, SERVICE_NAME, serviceSchema } from './schema.js';
+import { configShape, type HaSettings, type RawService, SERVICE_NAME, serviceSchema } from './schema.js';
 
 /** Settings schemas by `type`, as the source and scheduler registries export them. */
 export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
@@ -25,6 +25,9 @@ export interface ParseOptions {
   readonly schedulerSchemas?: SettingsSchemas;
 }
 
+/** A Config with the settings only the loader and the composition root know (high availability). */
+export type LoadedConfig = Config & { readonly ha?: HaSettings };
+
 /** Syntax errors listed before the rest are summed up: after the first few they are mostly echoes. */
 const MAX_SYNTAX_ERRORS = 20;
 
@@ -33,7 +36,7 @@ export async function loadConfig(
   path: string,
   env?: Env,
   options: Omit<ParseOptions, 'file' | 'env'> = {},
-): Promise<Config> {
+): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -49,7 +52,7 @@ export async function loadConfig(
 }
 
 /** Parses config text (YAML, or JSON) into a Config; throws a ConfigError with every problem found. */
-export function parseConfig(text: string, options: ParseOptions = {}): Config {
+export function parseConfig(text: string, options: ParseOptions = {}): LoadedConfig {
   const document = parseText(text, options.file?.toLowerCase().endsWith('.json') ?? false);
   const substituted = substituteEnv(document, options.env ?? process.env);
   const problems: string[] = [];
@@ -98,7 +101,7 @@ function parseText(text: string, json: boolean): unknown {
   return value;
 }
 
-function validate(doc: unknown, options: ParseOptions, problems: string[]): Config | undefined {
+function validate(doc: unknown, options: ParseOptions, problems: string[]): LoadedConfig | undefined {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     problems.push(`config: must be a map of settings, got ${describe(doc)}`);
     return undefined;
@@ -121,6 +124,7 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Conf
   const readTimeoutMs = check(['readTimeout'], configShape.readTimeout, fields.readTimeout);
   const scheduler = check(['scheduler'], configShape.scheduler, fields.scheduler);
   const api = check(['api'], configShape.api, fields.api);
+  const ha = check(['ha'], configShape.ha, fields.ha);
   // The input's own keys, not zod's copy: that one would drop a service named `__proto__` without a word.
   const rawServices = check(['services'], configShape.services, fields.services)
     ? (fields.services as Record<string, unknown>)
@@ -168,6 +172,7 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Conf
       .map(([serviceName, service]) => toServiceSpec(serviceName, service, capacity, baseDir))
       .sort((a, b) => a.priority - b.priority || compare(a.name, b.name)),
     api,
+    ...(ha ? { ha: { redis: ha.redis, key: ha.key ?? `microscaler:${name}:leader`, ttlMs: ha.ttl } } : {}),
   };
 }
 

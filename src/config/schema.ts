@@ -139,6 +139,25 @@ export const servicesSchema = z
   .record(z.string(), z.unknown())
   .refine((services) => Object.keys(services).length > 0, { error: 'must have at least one service' });
 
+/** High availability: instances sharing this config elect one leader through a lease in Redis. */
+export const haSchema = z
+  .strictObject({
+    redis: z.string().regex(/^rediss?:\/\/./, {
+      error: (issue) => `must be a redis:// or rediss:// URL, got ${describe(issue.input)}`,
+    }),
+    key: text().optional(),
+    /** How long the lease lasts without renewal; a follower takes over within about this long. */
+    ttl: duration(300).default(3000),
+  })
+  .optional();
+
+/** The `ha` settings as loaded: the key defaults to `microscaler:<name>:leader`. */
+export interface HaSettings {
+  readonly redis: string;
+  readonly key: string;
+  readonly ttlMs: number;
+}
+
 /** Every top-level key; the loader checks them one by one so that one bad key hides no other problem. */
 export const configShape = {
   name: nameSchema.default('microscaler'),
@@ -148,6 +167,7 @@ export const configShape = {
   scheduler: schedulerSchema,
   api: apiSchema,
   services: servicesSchema,
+  ha: haSchema,
 };
 
 /** The whole file in one schema, e.g. for z.toJSONSchema(configSchema, { io: 'input' }); cross-field rules are in load.ts. */

@@ -40,6 +40,11 @@ export interface ControllerOptions {
   readonly timer?: () => number;
   /** How many events the live log keeps (GET /api/events replays them); 500 by default. */
   readonly eventHistory?: number;
+  /**
+   * Whether this instance may act now (high availability: only while it holds the leader lease). Checked
+   * before every reconcile and right before every scale call; without it the instance always acts.
+   */
+  readonly canAct?: () => boolean;
 }
 
 /** A service as a running instance reports it, with whether it is paused. */
@@ -136,6 +141,8 @@ export class Controller {
     this.stopped = true;
     this.loop.abort();
     await this.settle();
+    // A follower owns nothing to stop: the leader decides what runs.
+    if (!this.mayAct()) return false;
     const deadline = clock.now() + timeoutMs;
     for (const s of this.opts.services) {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
@@ -400,7 +407,7 @@ export class Controller {
 
   private async reconcileOnce(fresh?: ReadonlyMap<string, Observed>): Promise<void> {
     const current = this.lastPlan;
-    if (!current || this.stopped) return;
+    if (!current || this.stopped || !this.mayAct()) return;
     const observed = fresh ?? (await this.observe());
     if (!observed) return;
     const now = this.opts.clock.now();
@@ -447,6 +454,8 @@ export class Controller {
     if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from));
     const { scheduler, logger, clock } = this.opts;
     const done = (async () => {
+      // Fencing: a deposed leader must not act, even on a call decided while it still led.
+      if (!this.mayAct()) return;
       logger.log('info', `scale ${service} to ${replicas}`, { reason });
       const up = replicas > from;
       const actions = this.perService.get(service)?.scaleActions;
@@ -481,6 +490,10 @@ export class Controller {
     })();
     this.inFlight.set(service, { target: replicas, done });
     return done.then(() => this.requestReconcile());
+  }
+
+  private mayAct(): boolean {
+    return this.opts.canAct?.() ?? true;
   }
 
   private async settle(): Promise<void> {

@@ -6,6 +6,7 @@ export {
 } from './controller.js';
 export { UnknownServiceError } from './errors.js';
 export { EventLog, type LiveEvent, type LiveEventKind } from './event-log.js';
+export { type LeaderState, Leadership, type LeadershipOptions, type Lease } from './leadership.js';
 export {
   type ControllerMetrics,
   Histogram,

@@ -8,7 +8,7 @@
 /**
  * What /api/state and the stream's `state` event add to core's ServiceState.
  * @typedef {ServiceState & { paused?: boolean, acceptsDemand?: boolean, override?: { value: number, until: string } }} LiveService
- * @typedef {Omit<Snapshot, 'services'> & { services: LiveService[] }} LiveSnapshot
+ * @typedef {Omit<Snapshot, 'services'> & { services: LiveService[], leader?: { holder: string | null, self: boolean } }} LiveSnapshot
  * @typedef {{ id: number, kind: string, time: string, service?: string, message: string, reason?: string }} LiveEvent
  * @typedef {{ t: number, capacity: number, services: Map<string, { running: number, need: number }> }} Sample
  */
@@ -182,6 +182,13 @@ function stackOrder(services) {
 /** @param {LiveSnapshot} s */
 function renderHeader(s) {
   byId('instance').textContent = s.name;
+  // High availability: which instance acts (only shown when the config has `ha`).
+  const leader = byId('leader');
+  leader.hidden = !s.leader;
+  if (s.leader) {
+    leader.textContent = s.leader.self ? 'leader' : `follower (leader: ${s.leader.holder ?? 'none'})`;
+    leader.classList.toggle('follower', !s.leader.self);
+  }
   byId('capacity').textContent = `capacity ${s.capacity.used} / ${s.capacity.replicas}`;
   byId('clock').textContent = new Date(s.time).toLocaleTimeString([], { hour12: false });
   document.title = `microscaler · ${s.name}`;
