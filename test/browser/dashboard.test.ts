@@ -73,6 +73,16 @@ async function pixelAt(page: Page, replicas: number): Promise<[number, number, n
   }, replicas);
 }
 
+/** True as soon as the check passes, false if it still fails after `ms`. */
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const warm = ([r, , b, a]: number[]) => (a ?? 0) > 100 && (r ?? 0) > 180 && (b ?? 0) < 120; // priority 1
 const cool = ([r, , b, a]: number[]) => (a ?? 0) > 100 && (b ?? 0) > 180 && (r ?? 0) < 120; // priority 2
 
@@ -124,19 +134,19 @@ describe('dashboard in Chromium', { skip }, () => {
     );
     const legend = await page.textContent('#legend');
     assert.match(legend ?? '', /web \(priority 1\).*batch \(priority 2\).*capacity/);
-    // The chart draws web's band (warm) under batch's (cool), up to capacity.
-    const label = (await page.getAttribute('#chart', 'aria-label')) ?? '';
-    const web = Number(/web (\d+) running/.exec(label)?.[1]);
-    const batch = Number(/batch (\d+) running/.exec(label)?.[1]);
-    assert.ok(web >= 1 && batch >= 1, label);
-    assert.ok(
-      warm(await pixelAt(page, web / 2)),
-      `web's band at ${web / 2}: ${await pixelAt(page, web / 2)}`,
-    );
-    assert.ok(
-      cool(await pixelAt(page, web + batch / 2)),
-      `batch's band: ${await pixelAt(page, web + batch / 2)}`,
-    );
+    // The chart draws web's band (warm) under batch's (cool), up to capacity. The demo's demand keeps
+    // moving and the canvas redraws on the next frame, so read the label and the pixels together, polling.
+    let seen = '';
+    const banded = await eventually(async () => {
+      const label = (await page.getAttribute('#chart', 'aria-label')) ?? '';
+      const web = Number(/web (\d+) running/.exec(label)?.[1]);
+      const batch = Number(/batch (\d+) running/.exec(label)?.[1]);
+      const low = await pixelAt(page, web / 2);
+      const high = await pixelAt(page, web + batch / 2);
+      seen = `${label}: web band ${low}, batch band ${high}`;
+      return web >= 1 && batch >= 1 && warm(low) && cool(high);
+    });
+    assert.ok(banded, seen);
     // Events arrived through the stream.
     await page.waitForSelector('#events li.kind-start', { timeout: 10_000 });
     // Everything came from the server itself.
@@ -170,8 +180,15 @@ describe('dashboard in Chromium', { skip }, () => {
       undefined,
       { timeout: 10_000 },
     );
-    assert.ok(warm(await pixelAt(page, 13)), `at 13 replicas: ${await pixelAt(page, 13)}`);
-    assert.ok(cool(await pixelAt(page, 17.5)), `at 17.5 replicas: ${await pixelAt(page, 17.5)}`);
+    // The label follows the state at once; the canvas is redrawn on the next frame: poll the pixels.
+    assert.ok(
+      await eventually(async () => warm(await pixelAt(page, 13))),
+      `at 13 replicas: ${await pixelAt(page, 13)}`,
+    );
+    assert.ok(
+      await eventually(async () => cool(await pixelAt(page, 17.5))),
+      `at 17.5 replicas: ${await pixelAt(page, 17.5)}`,
+    );
     assert.equal((await row(page, 'batch')).desired, '5');
     await page.waitForSelector('#events li.kind-preempt', { timeout: 5000 });
     assert.deepEqual(problems, []);
