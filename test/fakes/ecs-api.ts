@@ -9,8 +9,8 @@
 // UnrecognizedClientException (unknown access key), AccessDeniedException (a key that may only read); a
 // missing service in DescribeServices is a failure with reason MISSING. The SigV4 signature is not
 // checked, only the access key id in it. Injectable: slow answers, throttling, one-off failures.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LocalServer, listenLocal } from './local-server.js';
 import { readBody } from './nomad-api.js';
 import { pause, ReplicaSet, type Timing } from './replica-set.js';
 
@@ -36,7 +36,7 @@ export class FakeEcs {
   readonly failures: { action: string; type: string; message: string; status: number }[] = [];
   readonly updates: { service: string; desiredCount: number }[] = [];
   peakExisting = 0;
-  private server: Server | undefined;
+  private server: LocalServer | undefined;
 
   constructor(readonly timing: Timing = { startMs: 150, stopMs: 300 }) {}
 
@@ -65,17 +65,13 @@ export class FakeEcs {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => res.writeHead(500).end(String(error)));
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((req, res) => this.handle(req, res));
+    return this.server.url;
   }
 
   async close(): Promise<void> {
     for (const s of this.services.values()) s.replicas.close();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.server?.close();
   }
 
   private changed(): void {

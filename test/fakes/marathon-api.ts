@@ -9,8 +9,8 @@
 // principal that may not update. Tasks being killed are listed with state TASK_KILLING until gone.
 // Injectable: extra lock time, slow answers, one-off failures.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LocalServer, listenLocal } from './local-server.js';
 import { readBody } from './nomad-api.js';
 import { pause, ReplicaSet, type Timing } from './replica-set.js';
 
@@ -36,7 +36,7 @@ export class FakeMarathon {
   readonly failures: { method: string; path: RegExp; status: number; body: unknown }[] = [];
   readonly puts: { id: string; instances: number; status: number }[] = [];
   peakExisting = 0;
-  private server: Server | undefined;
+  private server: LocalServer | undefined;
 
   constructor(readonly timing: Timing = { startMs: 150, stopMs: 300 }) {}
 
@@ -70,17 +70,13 @@ export class FakeMarathon {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => res.writeHead(500).end(String(error)));
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((req, res) => this.handle(req, res));
+    return this.server.url;
   }
 
   async close(): Promise<void> {
     for (const a of this.apps.values()) a.replicas.close();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.server?.close();
   }
 
   private changed(): void {

@@ -9,8 +9,8 @@
 // (scale answers 400 "job scaling blocked due to active deployment", as Nomad's Job.Scale does), slow
 // answers, and one-off failures.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type LocalServer, listenLocal } from './local-server.js';
 import { pause, ReplicaSet, type Timing } from './replica-set.js';
 
 interface Group {
@@ -41,7 +41,7 @@ export class FakeNomad {
   /** The most tasks that existed (starting, running or stopping) at once, across every group. */
   peakExisting = 0;
   private index = 100;
-  private server: Server | undefined;
+  private server: LocalServer | undefined;
 
   constructor(readonly timing: Timing = { startMs: 150, stopMs: 300 }) {}
 
@@ -80,19 +80,13 @@ export class FakeNomad {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error) => {
-        res.writeHead(500).end(String(error));
-      });
-    });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((req, res) => this.handle(req, res));
+    return this.server.url;
   }
 
   async close(): Promise<void> {
     for (const j of this.jobs.values()) for (const g of j.groups.values()) g.replicas.close();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.server?.close();
   }
 
   private changed(): void {
