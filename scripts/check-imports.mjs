@@ -10,7 +10,7 @@ const RULES = {
   sources: { folders: ['core', 'infra'], packages: ['*'] },
   schedulers: { folders: ['core', 'infra'], packages: ['*'] },
   infra: { folders: ['core'], packages: [] },
-  ha: { folders: ['core', 'controller'], packages: ['ioredis'] },
+  ha: { folders: ['core', 'controller', 'infra'], packages: ['ioredis', 'pg'] },
   config: { folders: ['core', 'sources', 'schedulers'], packages: ['zod', 'yaml'] },
   sim: { folders: ['core', 'planner', 'controller'], packages: [] },
   api: { folders: ['core', 'controller'], packages: [] },

@@ -59,12 +59,27 @@ export function renderMetrics(snapshot: Snapshot, metrics: ControllerMetrics | u
     ['microscaler_service_starting_replicas', 'Replicas starting.', (s) => s.starting],
     ['microscaler_service_stopping_replicas', 'Replicas stopping.', (s) => s.stopping],
     [
+      'microscaler_service_warm_replicas',
+      'Replicas frozen (warm pool and freeze-preempted): memory, no CPU.',
+      (s) => s.warm ?? 0,
+    ],
+    [
       'microscaler_service_paused',
       '1 while the service is paused (neither scaled up nor down).',
       (s) => ((s as { paused?: boolean }).paused ? 1 : 0),
     ],
     // Absent while the source has no value (a failed read, or a rule without a signal).
     ['microscaler_source_value', 'Latest value read from the service demand source.', (s) => s.value],
+    [
+      'microscaler_source_failing',
+      "1 while the service's demand source fails (the service is held at its count), 0 otherwise.",
+      (s) => (s.error === undefined ? 0 : 1),
+    ],
+    [
+      'microscaler_scale_failing',
+      '1 while the back-end fails to scale the service (rejected or timed-out calls, retried with backoff).',
+      (s) => (s.scaleError === undefined ? 0 : 1),
+    ],
   ];
   for (const [name, help, get] of gauges) {
     out.family(name, 'gauge', help);
@@ -73,7 +88,29 @@ export function renderMetrics(snapshot: Snapshot, metrics: ControllerMetrics | u
       if (typeof v === 'number') out.sample(name, { service: s.name }, v);
     }
   }
+  out.family(
+    'microscaler_scheduler_up',
+    'gauge',
+    '1 while the back-end answers observe calls; 0 while it fails or hangs (nothing is planned meanwhile).',
+  );
+  out.sample('microscaler_scheduler_up', {}, snapshot.schedulerError === undefined ? 1 : 0);
   if (!metrics) return out.text();
+
+  out.family(
+    'microscaler_observe_errors_total',
+    'counter',
+    'Observations of the back-end that failed or did not answer in time.',
+  );
+  out.sample('microscaler_observe_errors_total', {}, metrics.observeErrors);
+  out.family(
+    'microscaler_scale_errors_total',
+    'counter',
+    'Scale calls that failed: rejected by the back-end, or abandoned after the scale timeout.',
+  );
+  for (const [service, m] of metrics.services) {
+    out.sample('microscaler_scale_errors_total', { service, cause: 'rejected' }, m.scaleErrors);
+    out.sample('microscaler_scale_errors_total', { service, cause: 'timeout' }, m.scaleTimeouts);
+  }
 
   out.family('microscaler_source_errors_total', 'counter', 'Source reads that failed or timed out.');
   for (const [service, m] of metrics.services) {

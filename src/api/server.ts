@@ -22,9 +22,14 @@
 //   Writes carrying an Origin header that differs from Host are therefore refused (403), and on loopback so
 //   are writes whose Host header is not a loopback name (DNS rebinding). GETs are not restricted.
 // - GET routes also answer HEAD. Query strings are ignored. Unknown errors never leak their message.
+// - Hostile clients: a request whose headers take over 10 s, or whose whole request (body included) takes
+//   over 15 s, is answered 408 and its connection closed (slowloris); one Node cannot parse gets a JSON 400
+//   (431 for headers over Node's 16 KiB) instead of Node's bare status line. Service names from the URL are
+//   only matched against the configured names (404 when unknown), never used in a path or a command.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ControllerMetrics, ServiceChange, ServiceStatus } from '../controller/index.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -66,8 +71,18 @@ export interface ApiServerOptions {
   readonly stream?: Omit<EventStreamOptions, 'feed' | 'snapshot'>;
   /** Bearer token for writes; required when listening on a non-loopback address. */
   readonly token?: string;
+  /** How long a client may take to send its headers, and its whole request; tests shorten them. */
+  readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
   readonly logger?: Logger;
 }
+
+/**
+ * A request whose headers (or whole body) have not arrived by then is answered 408 and its connection
+ * closed, so slow or stalled clients (slowloris) cannot hold connections open. A legitimate request is a
+ * few hundred bytes; the event stream is a GET, complete once its headers are in, so it is not affected.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
 
 export interface ApiServer {
   /** Where a client on this machine reaches the server, e.g. `http://127.0.0.1:41234`. */
@@ -143,7 +158,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     files,
   };
 
-  const server = createServer((req, res) => void handle(req, res, ctx));
+  const headersTimeout = options.timeouts?.headersMs ?? HEADERS_TIMEOUT_MS;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, options.timeouts?.requestMs ?? REQUEST_TIMEOUT_MS),
+      // How often Node looks for requests over those timeouts (its default, 30 s, would add up to 30 s).
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    (req, res) => void handle(req, res, ctx),
+  );
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -206,6 +231,48 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
       sendJson(res, 500, { error: 'internal error' });
     }
   }
+}
+
+/** Why Node's parser refused a request, in words; anything else is "malformed HTTP request". */
+const PARSE_ERRORS: Readonly<Record<string, string>> = {
+  HPE_INVALID_METHOD: 'unknown HTTP method',
+  HPE_INVALID_URL: 'invalid request target (URL)',
+  HPE_INVALID_HEADER_TOKEN: 'invalid header',
+  HPE_INVALID_CONTENT_LENGTH: 'invalid Content-Length',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'both Content-Length and Transfer-Encoding',
+  HPE_INVALID_TRANSFER_ENCODING: 'invalid Transfer-Encoding',
+  HPE_INVALID_CHUNK_SIZE: 'invalid chunk size',
+  HPE_INVALID_VERSION: 'invalid HTTP version',
+};
+
+/**
+ * Requests Node refuses before any route sees them (unparsable, headers too large, too slow) get a JSON
+ * error like every other, instead of Node's bare status line, and their connection is closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // The socket may already be answering an earlier request on it: a second status line would corrupt it.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'the request did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request headers are too large']
+        : [
+            400,
+            'Bad Request',
+            `malformed HTTP request: ${PARSE_ERRORS[error.code ?? ''] ?? error.code ?? 'unreadable'}`,
+          ];
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  // A client that never reads nor closes does not keep the connection: it goes a second later at most.
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 function requireController(ctx: Context): ControllerAccess {

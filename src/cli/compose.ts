@@ -5,17 +5,17 @@ import { fileURLToPath } from 'node:url';
 import { NotPushableError, UnknownServiceError } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
-import { Controller, Leadership } from '../controller/index.js';
+import { Controller, Leadership, type Lease } from '../controller/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Config } from '../core/types.js';
-import { createScheduler, schedulerSchemas } from '../schedulers/registry.js';
+import { createScheduler, freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
 export function readConfig(path: string): Promise<LoadedConfig> {
-  return loadConfig(path, process.env, { sourceSchemas, schedulerSchemas });
+  return loadConfig(path, process.env, { sourceSchemas, schedulerSchemas, freezingSchedulers });
 }
 
 /** Builds every source of the config; closes those already built if one fails. */
@@ -140,14 +140,35 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   // High availability: every instance observes and plans; only the holder of the lease scales.
   let leadership: Leadership | undefined;
   if (config.ha) {
-    const { RedisLease } = await import('../ha/redis-lease.js');
-    const { redis, key, ttlMs } = config.ha;
-    leadership = new Leadership({
-      lease: new RedisLease({ url: redis, key, ttlMs }),
-      ttlMs,
-      clock,
-      logger,
-    });
+    // The lease in its store; each store's client loads only when configured.
+    const { store, key, ttlMs } = config.ha;
+    let lease: Lease;
+    if (store.type === 'postgres') {
+      const { PostgresLease } = await import('../ha/postgres-lease.js');
+      lease = new PostgresLease({ url: store.url, key, ttlMs });
+    } else if (store.type === 'kubernetes') {
+      const { KubeLease } = await import('../ha/kube-lease.js');
+      const { resolveKubeTarget } = await import('../schedulers/kube-config.js');
+      let target: ReturnType<typeof resolveKubeTarget>;
+      try {
+        // The credentials the kubernetes back-end would find: in-cluster, else the kubeconfig.
+        target = resolveKubeTarget({
+          env: options.env ?? process.env,
+          ...(store.kubeconfig ? { kubeconfig: store.kubeconfig } : {}),
+          ...(store.context ? { context: store.context } : {}),
+        });
+      } catch (error) {
+        await Promise.all([...sources.values()].map((s) => s.close()));
+        await scheduler.close();
+        throw error;
+      }
+      const namespace = store.namespace ?? target.namespace ?? 'default';
+      lease = new KubeLease({ connection: target.connection, namespace, name: key, ttlMs });
+    } else {
+      const { RedisLease } = await import('../ha/redis-lease.js');
+      lease = new RedisLease({ url: store.url, key, ttlMs });
+    }
+    leadership = new Leadership({ lease, ttlMs, clock, logger });
   }
   const elected = leadership;
   const controller = new Controller({

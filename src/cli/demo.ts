@@ -3,7 +3,7 @@ import { parseConfig } from '../config/load.js';
 import { errorMessage } from '../core/errors.js';
 import type { Config } from '../core/types.js';
 import { DockerApi, DockerApiError } from '../infra/docker-api.js';
-import { schedulerSchemas } from '../schedulers/registry.js';
+import { freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
 import { sourceSchemas } from '../sources/registry.js';
 
 /** What `demo --scheduler docker` runs unless --image says otherwise: scripts/build-test-image.sh builds it. */
@@ -21,9 +21,10 @@ export interface DemoOptions {
 
 /**
  * Capacity 20. `web` (priority 1) follows a random walk of demand: 10 units per replica, a step of up to
- * 30 units every second, so its need moves between 1 and 19 replicas. `batch` (priority 2) takes whatever web
- * leaves. Each replica is a real `sleep`: a process, or a container of `image` (never pulled: the demo needs
- * no registry).
+ * 30 units every second, so its need moves between 1 and 19 replicas, and keeps 3 frozen replicas warm
+ * (thawed first when it grows). `batch` (priority 2) takes whatever web leaves; what web takes from it is
+ * frozen (`preempt: freeze`) and thawed when web gives it back. Each replica is a real `sleep`: a process,
+ * or a container of `image` (never pulled: the demo needs no registry).
  */
 export function demoConfig(options: DemoOptions): Config {
   const docker = options.scheduler === 'docker';
@@ -43,6 +44,7 @@ services:
     priority: 1
     min: 1
     max: 19
+    warm: 3
     scaleDownWindow: 1s
     run: ${run}
     demand:
@@ -51,10 +53,11 @@ services:
   batch:
     priority: 2
     max: 20
+    preempt: freeze
     run: ${run}
     demand: { rule: { type: remainder } }
 `;
-  return parseConfig(yaml, { file: 'demo.yaml', sourceSchemas, schedulerSchemas });
+  return parseConfig(yaml, { file: 'demo.yaml', sourceSchemas, schedulerSchemas, freezingSchedulers });
 }
 
 /**

@@ -1,7 +1,17 @@
 // What `run` and `demo` show: a live table on a terminal, one line per change otherwise.
 import type { ControllerEvent, Snapshot } from '../core/types.js';
 
-const COLUMNS = ['service', 'prio', 'value', 'need', 'desired', 'running', 'starting', 'stopping'] as const;
+const COLUMNS = [
+  'service',
+  'prio',
+  'value',
+  'need',
+  'desired',
+  'running',
+  'starting',
+  'stopping',
+  'warm',
+] as const;
 
 /** The services of a snapshot as an aligned text table. */
 export function table(snapshot: Snapshot): string {
@@ -14,6 +24,7 @@ export function table(snapshot: Snapshot): string {
     String(s.running),
     String(s.starting),
     String(s.stopping),
+    String(s.warm ?? 0),
   ]);
   const all = [[...COLUMNS], ...rows];
   const widths = COLUMNS.map((_, i) => Math.max(...all.map((r) => (r[i] as string).length)));
@@ -30,11 +41,12 @@ function formatValue(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
-/** One bar per service: █ running, ▒ starting, ░ stopping, then free capacity as dots. */
+/** One bar per service: █ running, ▒ starting, ░ stopping, ❄ frozen (memory only), then free capacity as dots. */
 export function bars(snapshot: Snapshot): string {
   const width = Math.max(...snapshot.services.map((s) => s.name.length));
   const lines = snapshot.services.map((s) => {
-    const bar = '█'.repeat(s.running) + '▒'.repeat(s.starting) + '░'.repeat(s.stopping);
+    const bar =
+      '█'.repeat(s.running) + '▒'.repeat(s.starting) + '░'.repeat(s.stopping) + '❄'.repeat(s.warm ?? 0);
     return `${s.name.padEnd(width)} ${bar}`;
   });
   const free = Math.max(0, snapshot.capacity.replicas - snapshot.capacity.used);
@@ -70,6 +82,7 @@ export class LiveView {
     const screen = [
       `${this.title}   capacity ${cap.used}/${cap.replicas}   ${snapshot.time.slice(11, 19)}   (Ctrl-C to stop)`,
       '',
+      ...(snapshot.schedulerError === undefined ? [] : [`back-end: ${snapshot.schedulerError}`, '']),
       table(snapshot),
       '',
       bars(snapshot),

@@ -542,7 +542,7 @@ describe('bad configs: one problem each', () => {
     [
       'duplicate key',
       `${web(`{ ${REMAINDER} }`)}capacity: { replicas: 2 }\n`,
-      'config: line 4, column 1: Map keys must be unique',
+      'config: line 4, column 1: duplicate key "capacity"',
     ],
     [
       'unset variable',

@@ -1,13 +1,20 @@
 // Reads a config file into a Config, or throws a ConfigError listing every problem found.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { Composer, type CST, type Document, isMap, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Capacity, Config, RunSpec, ServiceSpec } from '../core/types.js';
-import { type Env, substituteEnv } from './env.js';
+import { type Env, MAX_DEPTH, substituteEnv } from './env.js';
 import { describe, errorMap, issueLines, joinPath, type Path } from './problems.js';
-import { configShape, type HaSettings, type RawService, SERVICE_NAME, serviceSchema } from './schema.js';
+import {
+  configShape,
+  type HaSettings,
+  haSettings,
+  type RawService,
+  SERVICE_NAME,
+  serviceSchema,
+} from './schema.js';
 
 /** Settings schemas by `type`, as the source and scheduler registries export them. */
 export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
@@ -23,6 +30,11 @@ export interface ParseOptions {
   readonly sourceSchemas?: SettingsSchemas;
   /** When given, the scheduler settings are checked by the schema for their type. */
   readonly schedulerSchemas?: SettingsSchemas;
+  /**
+   * When given, the scheduler types that can freeze replicas: `warm` and `preempt: freeze` are refused for
+   * the others.
+   */
+  readonly freezingSchedulers?: ReadonlySet<string>;
 }
 
 /** A Config with the settings only the loader and the composition root know (high availability). */
@@ -30,6 +42,15 @@ export type LoadedConfig = Config & { readonly ha?: HaSettings };
 
 /** Syntax errors listed before the rest are summed up: after the first few they are mostly echoes. */
 const MAX_SYNTAX_ERRORS = 20;
+/** Problems listed before the rest are summed up, so a hostile file cannot flood the terminal. */
+export const MAX_PROBLEMS = 100;
+/**
+ * Largest config accepted, in bytes: about 1,500 services written out in full. The YAML parser handles
+ * some 100-500 KiB per second of hostile text on a busy 2-core machine (one error object per token of a
+ * broken file), so a bigger (or endless, like /dev/zero) file is refused before it is parsed.
+ */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+const TOO_BIG = `config: the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB`;
 
 /** Reads and parses a config file. A file that cannot be read is a ConfigError too. */
 export async function loadConfig(
@@ -39,8 +60,9 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readLimited(path, MAX_CONFIG_BYTES);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError([`config: cannot read ${path}: ${readFailure(error)}`]);
   }
   return parseConfig(text, {
@@ -52,7 +74,13 @@ export async function loadConfig(
 }
 
 /** Parses config text (YAML, or JSON) into a Config; throws a ConfigError with every problem found. */
-export function parseConfig(text: string, options: ParseOptions = {}): LoadedConfig {
+export function parseConfig(input: string, options: ParseOptions = {}): LoadedConfig {
+  // Untyped callers may pass undefined (e.g. YAML's stringify(undefined)): that is an empty document.
+  const text = typeof input === 'string' ? input : '';
+  // UTF-16 length ≤ UTF-8 length, so the cheap test settles most big texts without encoding them.
+  if (text.length > MAX_CONFIG_BYTES || Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    throw new ConfigError([TOO_BIG]);
+  }
   const document = parseText(text, options.file?.toLowerCase().endsWith('.json') ?? false);
   const substituted = substituteEnv(document, options.env ?? process.env);
   const problems: string[] = [];
@@ -61,30 +89,84 @@ export function parseConfig(text: string, options: ParseOptions = {}): LoadedCon
   const mentioned = (problem: string) =>
     [...substituted.paths].some((path) => problem.startsWith(`${path}: `));
   const all = [...substituted.problems, ...problems.filter((problem) => !mentioned(problem))];
-  if (all.length > 0 || !config) throw new ConfigError(all.length > 0 ? all : ['config: invalid']);
+  if (all.length > 0 || !config) throw new ConfigError(all.length > 0 ? capped(all) : ['config: invalid']);
   return config;
+}
+
+/** At most MAX_PROBLEMS lines, then one that says how many more there are. */
+function capped(problems: readonly string[]): readonly string[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  return [
+    ...problems.slice(0, MAX_PROBLEMS),
+    `config: ${problems.length - MAX_PROBLEMS} more problems not shown`,
+  ];
+}
+
+/**
+ * The file's text, read in chunks so that a file over `limit` (or one that never ends, like /dev/zero or a
+ * pipe that keeps writing) is refused after limit + 1 bytes instead of filling memory.
+ */
+async function readLimited(path: string, limit: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > limit) throw new ConfigError([TOO_BIG]);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The document as plain data, or a ConfigError with the syntax errors. */
 function parseText(text: string, json: boolean): unknown {
   const lineCounter = new LineCounter();
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `config: line ${line}, column ${col}`;
+  };
   let value: unknown;
   try {
-    // The JSON schema refuses YAML-only scalars (yes, ~, bare words) in a .json file.
-    const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
-      lineCounter,
+    const source = text.replace(/^\uFEFF/, '');
+    // The parser keeps its own stack; composing (below) recurses once per level. Past a few thousand
+    // levels that overflows the call stack, and V8 may then die outright (a fatal "RegExpCompiler
+    // allocation failed") instead of throwing, so depth is measured on the parser's tokens first.
+    const tokens = [...new Parser(lineCounter.addNewLine).parse(source)];
+    const deep = tooDeep(tokens, MAX_DEPTH);
+    if (deep !== undefined) throw new ConfigError([`${at(deep)}: nested more than ${MAX_DEPTH} levels deep`]);
+    const composer = new Composer({
       prettyErrors: false,
       logLevel: 'silent',
+      // The JSON schema refuses YAML-only scalars (yes, ~, bare words) in a .json file.
       schema: json ? 'json' : 'core',
+      // The parser's own check compares every key with every other (quadratic: minutes for a big map).
+      uniqueKeys: false,
     });
+    const docs = [...composer.compose(tokens, true, source.length)];
+    const [doc, second] = docs;
+    if (!doc) throw new ConfigError(['config: the document is empty']);
+    if (second) {
+      const offset = second.range[0];
+      throw new ConfigError([`${at(offset)}: a second document (after ---); a config is one document`]);
+    }
+    if (doc.errors.length === 0) {
+      const duplicates = duplicateKeys(doc, lineCounter);
+      if (duplicates.length > 0) throw new ConfigError(capped(duplicates));
+    }
     if (doc.errors.length > 0) {
       // The parser reports a stack overflow once per level it unwinds; one line says it.
       const overflow = doc.errors.find((error) => error.message.includes('call stack'));
       const shown = overflow ? [overflow] : doc.errors.slice(0, MAX_SYNTAX_ERRORS);
       const lines = shown.map((error) => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
         const message = error === overflow ? 'nested too deeply' : error.message.replace(/\s+/g, ' ');
-        return `config: line ${line}, column ${col}: ${message}`;
+        return `${at(error.pos[0])}: ${message}`;
       });
       const more = doc.errors.length - MAX_SYNTAX_ERRORS;
       if (!overflow && more > 0) lines.push(`config: ${more} more syntax errors`);
@@ -99,6 +181,53 @@ function parseText(text: string, json: boolean): unknown {
   }
   if (value === null || value === undefined) throw new ConfigError(['config: the document is empty']);
   return value;
+}
+
+/**
+ * The offset of the first collection nested deeper than `limit` in the parser's tokens, or undefined.
+ * A walk with an explicit stack: it must not recurse, since the tokens may be nested a million deep.
+ */
+function tooDeep(tokens: readonly CST.Token[], limit: number): number | undefined {
+  type Node = { type?: string; offset?: number; items?: unknown[]; key?: unknown; value?: unknown };
+  const stack: Array<[Node, number]> = tokens.map((token) => [token as Node, 0]);
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, above] = next;
+    const collection =
+      node.type === 'block-map' || node.type === 'block-seq' || node.type === 'flow-collection';
+    const depth = collection ? above + 1 : above;
+    if (depth > limit) return node.offset ?? 0;
+    // Documents and collection items hold their children under key and value; collections under items.
+    for (const child of [node.key, node.value, ...(node.items ?? [])]) {
+      if (typeof child === 'object' && child !== null) stack.push([child as Node, depth]);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `config: line L, column C: duplicate key "K"` for every repeated key of every map, in one pass with a set
+ * per map. Keys are compared as the strings they become (`1` and `"1"` collide), since that is what a
+ * silently dropped setting would look like after loading.
+ */
+function duplicateKeys(doc: Document, lineCounter: LineCounter): string[] {
+  const problems: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue; // complex keys (`? [a, b]`) never match a setting anyway
+        const name = String(key.value);
+        if (!seen.has(name)) {
+          seen.add(name);
+          continue;
+        }
+        const { line, col } = lineCounter.linePos(key.range?.[0] ?? 0);
+        problems.push(`config: line ${line}, column ${col}: duplicate key ${describe(name)}`);
+      }
+    },
+  });
+  return problems;
 }
 
 function validate(doc: unknown, options: ParseOptions, problems: string[]): LoadedConfig | undefined {
@@ -145,6 +274,12 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
     const service = check(path, serviceSchema, raw);
     if (!service) continue;
     problems.push(...crossCheck(path, service, capacity));
+    if (scheduler && options.freezingSchedulers && !options.freezingSchedulers.has(scheduler.type)) {
+      const can = [...options.freezingSchedulers].join(' and ');
+      const cannot = `the ${scheduler.type} back-end cannot freeze replicas (only ${can} can)`;
+      if (service.warm > 0) problems.push(`${joinPath([...path, 'warm'])}: ${cannot}`);
+      if (service.preempt === 'freeze') problems.push(`${joinPath([...path, 'preempt'])}: ${cannot}`);
+    }
     if (service.demand.source && options.sourceSchemas) {
       checkSettings(
         [...path, 'demand', 'source'],
@@ -172,7 +307,7 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
       .map(([serviceName, service]) => toServiceSpec(serviceName, service, capacity, baseDir))
       .sort((a, b) => a.priority - b.priority || compare(a.name, b.name)),
     api,
-    ...(ha ? { ha: { redis: ha.redis, key: ha.key ?? `microscaler:${name}:leader`, ttlMs: ha.ttl } } : {}),
+    ...(ha ? { ha: haSettings(ha, name) } : {}),
   };
 }
 
@@ -251,6 +386,8 @@ function toServiceSpec(
     rule: service.demand.rule,
     resources: { cpu: run.cpu ?? 0, memory: run.memory ?? 0 },
     scaleDownWindowMs: service.scaleDownWindow,
+    ...(service.warm > 0 ? { warm: service.warm } : {}),
+    ...(service.preempt === 'freeze' ? { preempt: 'freeze' as const } : {}),
     run: runSpec,
     ...(service.demand.source ? { source: service.demand.source } : {}),
   };

@@ -130,6 +130,10 @@ export const serviceSchema = z.strictObject({
   /** Defaults to capacity.replicas (load.ts). May exceed it: capacity is shared, max only caps this service. */
   max: integer(0).optional(),
   scaleDownWindow: duration().default(2000),
+  /** Frozen replicas kept ready, thawed first on scale-up (back-ends that freeze: docker, process). */
+  warm: integer(0).default(0),
+  /** What happens to replicas a higher priority takes: stopped, or frozen and thawed when capacity returns. */
+  preempt: z.enum(['stop', 'freeze']).default('stop'),
   run: runSchema.prefault({}),
   demand: demandSchema,
 });
@@ -139,23 +143,113 @@ export const servicesSchema = z
   .record(z.string(), z.unknown())
   .refine((services) => Object.keys(services).length > 0, { error: 'must have at least one service' });
 
-/** High availability: instances sharing this config elect one leader through a lease in Redis. */
+/** A Kubernetes object name (DNS-1123 subdomain): what a Lease may be called. */
+const KUBE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HA_STORES = ['redis', 'postgres', 'kubernetes'] as const;
+
+/** `kubernetes: true`, or where the Lease is and which credentials reach it (as the kubernetes back-end). */
+const haKubernetes = z.preprocess(
+  (input) => (input === true ? {} : input),
+  z.strictObject(
+    {
+      /** Default: the service account's namespace in a cluster, else the kubeconfig context's, else "default". */
+      namespace: text().optional(),
+      kubeconfig: text().optional(),
+      context: text().optional(),
+    },
+    {
+      error: (issue) => (issue.code === 'invalid_type' ? expecting('true or a map')(issue) : undefined),
+    },
+  ),
+);
+
+/**
+ * High availability: instances sharing this config elect one leader through a lease in exactly one store:
+ * Redis, PostgreSQL or a Kubernetes Lease object.
+ */
 export const haSchema = z
   .strictObject({
-    redis: z.string().regex(/^rediss?:\/\/./, {
-      error: (issue) => `must be a redis:// or rediss:// URL, got ${describe(issue.input)}`,
-    }),
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\/./, {
+        error: (issue) => `must be a redis:// or rediss:// URL, got ${describe(issue.input)}`,
+      })
+      .optional(),
+    postgres: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/./, {
+        error: (issue) => `must be a postgres:// or postgresql:// URL, got ${describe(issue.input)}`,
+      })
+      .optional(),
+    kubernetes: haKubernetes.optional(),
+    /** The lease's name in the store (for kubernetes: the Lease object's name). */
     key: text().optional(),
     /** How long the lease lasts without renewal; a follower takes over within about this long. */
     ttl: duration(300).default(3000),
   })
+  .superRefine((ha, ctx) => {
+    const given = HA_STORES.filter((store) => ha[store] !== undefined);
+    if (given.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs one lease store: redis, postgres or kubernetes',
+        input: ha,
+      });
+    } else if (given.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `give one lease store, not ${given.join(' and ')}`,
+        input: ha,
+      });
+    }
+    if (ha.kubernetes !== undefined && ha.key !== undefined && !KUBE_NAME.test(ha.key)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['key'],
+        message: `must be a Kubernetes object name (lower-case letters, digits, "-" and "."), got ${describe(ha.key)}`,
+        input: ha.key,
+      });
+    }
+  })
   .optional();
 
-/** The `ha` settings as loaded: the key defaults to `microscaler:<name>:leader`. */
+export type RawHa = NonNullable<z.output<typeof haSchema>>;
+
+/** Where the lease lives. */
+export type HaStore =
+  | { readonly type: 'redis'; readonly url: string }
+  | { readonly type: 'postgres'; readonly url: string }
+  | {
+      readonly type: 'kubernetes';
+      readonly namespace?: string;
+      readonly kubeconfig?: string;
+      readonly context?: string;
+    };
+
+/** The `ha` settings as loaded. */
 export interface HaSettings {
-  readonly redis: string;
+  readonly store: HaStore;
+  /** The lease's name: `microscaler:<name>:leader` by default (`microscaler-<name>-leader` on Kubernetes). */
   readonly key: string;
+  /** Kubernetes counts a Lease in whole seconds: there the ttl is rounded up to one. */
   readonly ttlMs: number;
+}
+
+/** The loaded `ha` section of the instance called `name`, with its defaults. */
+export function haSettings(ha: RawHa, name: string): HaSettings {
+  if (ha.kubernetes !== undefined) {
+    // Lower case, and anything but letters and digits as "-": the instance name may hold "_" or capitals.
+    const safe = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    return {
+      store: { type: 'kubernetes', ...ha.kubernetes },
+      key: ha.key ?? `microscaler-${safe}-leader`,
+      ttlMs: Math.ceil(ha.ttl / 1000) * 1000,
+    };
+  }
+  const store: HaStore = ha.postgres
+    ? { type: 'postgres', url: ha.postgres }
+    : { type: 'redis', url: ha.redis ?? '' };
+  return { store, key: ha.key ?? `microscaler:${name}:leader`, ttlMs: ha.ttl };
 }
 
 /** Every top-level key; the loader checks them one by one so that one bad key hides no other problem. */

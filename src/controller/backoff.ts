@@ -2,6 +2,7 @@
 export class Backoff {
   private failures = 0;
   private retryAt = 0;
+  private delay = 0;
 
   constructor(
     private readonly baseMs = 100,
@@ -11,12 +12,16 @@ export class Backoff {
   /** Records a failure at `now`; returns how long to wait before the next attempt. */
   fail(now: number): number {
     this.failures++;
-    const delay = Math.min(this.maxMs, this.baseMs * 2 ** (this.failures - 1));
-    this.retryAt = now + delay;
-    return delay;
+    this.delay = Math.min(this.maxMs, this.baseMs * 2 ** (this.failures - 1));
+    this.retryAt = now + this.delay;
+    return this.delay;
   }
 
+  /**
+   * Whether the wait is still on. A clock that went back (it should not: see Clock.now) would otherwise
+   * leave more than the delay to wait, for as long as it went back: the wait ends instead.
+   */
   waiting(now: number): boolean {
-    return now < this.retryAt;
+    return now < this.retryAt && this.retryAt - now <= this.delay;
   }
 }

@@ -223,4 +223,28 @@ describe('controller', () => {
     assert.equal(await drained, true);
     assert.deepEqual(scheduler.count('web'), { running: 0, starting: 0, stopping: 0 });
   });
+  test('a source that answers ok with NaN, Infinity or a negative value is a failure: held, reported, never planned on', async () => {
+    const { scheduler, source, tick, controller } = setup();
+    source.value = 45;
+    await tick();
+    scheduler.finishStarts();
+    await tick();
+    assert.equal(scheduler.count('web').running, 5);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -10]) {
+      source.value = bad;
+      await tick();
+      await tick();
+      const web = controller.snapshot().services.find((s) => s.name === 'web');
+      assert.match(web?.error ?? '', /unusable value/, `${bad}`);
+      assert.equal(web?.desired, 5, `${bad}: web held`);
+      assert.equal(scheduler.count('web').running, 5, `${bad}: web scaled`);
+      const batch = controller.snapshot().services.find((s) => s.name === 'batch');
+      assert.equal(batch?.desired, 15, `${bad}: batch's plan spoiled`);
+    }
+    source.value = 60; // a scale-up is planned at once (a scale-down would wait out the window)
+    await tick();
+    await tick();
+    assert.equal(controller.snapshot().services.find((s) => s.name === 'web')?.error, undefined);
+    assert.equal(controller.snapshot().services.find((s) => s.name === 'web')?.desired, 6);
+  });
 });

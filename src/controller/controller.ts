@@ -11,7 +11,14 @@ import type {
   SourceResult,
 } from '../core/types.js';
 import { NONE_OBSERVED } from '../core/types.js';
-import { admit, EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
+import {
+  admit,
+  admitFrozen,
+  EMPTY_MEMORY,
+  type FrozenAdmitService,
+  type PlannerMemory,
+  plan,
+} from '../planner/index.js';
 import { Backoff } from './backoff.js';
 import { UnknownServiceError } from './errors.js';
 import { EventLog, isPreemption, type LiveEventInput } from './event-log.js';
@@ -45,7 +52,24 @@ export interface ControllerOptions {
    * before every reconcile and right before every scale call; without it the instance always acts.
    */
   readonly canAct?: () => boolean;
+  /**
+   * How long the controller waits for one observe() before it counts as failed (the tick then plans
+   * nothing, the service counts stay as last seen); 15 s by default. Back-ends bound their own calls (10 s
+   * for the cluster APIs): this is the backstop for one that does not, so that a hung back-end cannot
+   * freeze the loop.
+   */
+  readonly observeTimeoutMs?: number;
+  /**
+   * How long the controller waits for one scale() before it gives up on it, reports it, and retries with
+   * backoff; 60 s by default, above the longest a healthy back-end takes (a Marathon deployment lock waits
+   * 20 s, then a 10 s call). The abandoned call may still land: until it settles, the replicas it asked
+   * for stay reserved, so capacity is never exceeded.
+   */
+  readonly scaleTimeoutMs?: number;
 }
+
+export const DEFAULT_OBSERVE_TIMEOUT_MS = 15_000;
+export const DEFAULT_SCALE_TIMEOUT_MS = 60_000;
 
 /** A service as a running instance reports it, with whether it is paused. */
 export type ServiceStatus = Snapshot['services'][number] & { readonly paused?: true };
@@ -55,9 +79,18 @@ export interface ControllerSnapshot extends Snapshot {
 
 type Listener = (event: ControllerEvent) => void;
 
+/**
+ * What the back-end reported, and how many scale calls had settled when the question was asked: a call that
+ * settled later may not show in it (a slow observe describes the moment it was asked, not when it answered).
+ */
+interface Observation {
+  readonly map: ReadonlyMap<string, Observed>;
+  readonly seq: number;
+}
+
 /** A source read in flight. */
 interface Read {
-  readonly started: number;
+  started: number;
   readonly abort: AbortController;
   done: Promise<void>;
 }
@@ -77,7 +110,12 @@ export class Controller {
   private readonly latest = new Map<string, SourceResult>();
   /** One slot per source, made once: the read in flight, if any. */
   private readonly slots: { name: string; source: Source; read: Read | undefined }[];
-  private readonly inFlight = new Map<string, { target: number; done: Promise<void> }>();
+  private readonly inFlight = new Map<string, { target: number; frozen?: number; done: Promise<void> }>();
+  /**
+   * Whether the back-end freezes replicas (docker, process): then every call says how many frozen replicas
+   * a service keeps (warm pools, freeze-preempted replicas; 0 when the config asks for neither).
+   */
+  private readonly freezing: boolean;
   private readonly backoff = new Map<string, Backoff>();
   private readonly listeners = new Set<Listener>();
   private readonly reported = new Map<string, string>();
@@ -103,6 +141,25 @@ export class Controller {
   private readonly tickSeconds = new Histogram(TICK_BUCKETS);
   private readonly perService = new Map<string, ServiceMetrics>();
   private readonly timer: () => number;
+  /** Wall-clock ms, for timestamps people read; clock.now() (monotonic) is for every duration. */
+  private readonly wall: () => number;
+  private readonly observeTimeoutMs: number;
+  private readonly scaleTimeoutMs: number;
+  /**
+   * Scale calls that timed out and have not settled yet, per service: the counts they asked for. Such a
+   * call may still land, so the highest of them stays reserved for the service until they all settle.
+   */
+  private readonly abandoned = new Map<string, Set<{ readonly target: number }>>();
+  private observeErrors = 0;
+  /** Scale calls settled so far (numbered in the order they settle). */
+  private settles = 0;
+  /**
+   * Per service, the targets of calls that settled after the newest observation used was asked for: it may
+   * not show them yet, so they count as in flight (the back-end may hold up to the highest of them).
+   */
+  private readonly unseen = new Map<string, { seq: number; target: number; frozen?: number }[]>();
+  /** The `seq` of the newest observation acted on; an older one answering later is not acted on. */
+  private actedSeq = 0;
   /** Every event, with start/stop/preempt/change told apart, for the live stream. */
   readonly log: EventLog;
 
@@ -112,6 +169,11 @@ export class Controller {
     this.effective = options.services;
     for (const s of options.services) this.perService.set(s.name, newServiceMetrics());
     this.timer = options.timer ?? (() => performance.now());
+    this.freezing = options.scheduler.freezes === true;
+    const clock = options.clock;
+    this.wall = clock.wall ? () => (clock.wall as () => number)() : () => clock.now();
+    this.observeTimeoutMs = options.observeTimeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
+    this.scaleTimeoutMs = options.scaleTimeoutMs ?? DEFAULT_SCALE_TIMEOUT_MS;
     this.log = new EventLog(options.eventHistory);
     this.slots = [...options.sources].map(([name, source]) => ({ name, source, read: undefined }));
     this.unwatch = options.scheduler.watch?.(() => this.requestReconcile());
@@ -146,11 +208,15 @@ export class Controller {
     const deadline = clock.now() + timeoutMs;
     for (const s of this.opts.services) {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
-      await this.call(s.name, 0, 'stopping everything on exit', false, o.running + o.starting);
+      const frozen = this.freezing ? 0 : undefined;
+      await this.call(s.name, 0, 'stopping everything on exit', false, o.running + o.starting, frozen);
     }
     while (clock.now() < deadline) {
-      const seen = await scheduler.observe(AbortSignal.timeout(5000)).catch(() => undefined);
-      if (seen && [...seen.values()].every((o) => o.running + o.starting + o.stopping === 0)) return true;
+      const seen = await this.within(
+        scheduler.observe(AbortSignal.timeout(this.observeTimeoutMs)),
+        this.observeTimeoutMs,
+      ).catch(() => undefined);
+      if (seen && [...seen.value.values()].every((o) => occupying(o) + (o.frozen ?? 0) === 0)) return true;
       await clock.sleep(50);
     }
     return false;
@@ -167,7 +233,7 @@ export class Controller {
     const services = this.policies.map((s): ServiceStatus => {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
       const p = planned.get(s.name);
-      used += o.running + o.starting + o.stopping;
+      used += occupying(o);
       return {
         name: s.name,
         priority: s.priority,
@@ -181,15 +247,19 @@ export class Controller {
         stopping: o.stopping,
         ...(p?.reason === undefined ? {} : { reason: p.reason }),
         ...(p?.error === undefined ? {} : { error: p.error }),
+        ...(this.freezing ? { warm: o.frozen ?? 0 } : {}),
+        ...this.scaleErrorOf(s.name),
         ...(this.paused.has(s.name) ? { paused: true as const } : {}),
       };
     });
     const { capacity } = this.opts;
+    const schedulerError = this.reported.get('scheduler');
     return {
-      time: new Date(this.opts.clock.now()).toISOString(),
+      time: new Date(this.wall()).toISOString(),
       name: this.opts.name,
       capacity: { ...capacity, used },
       services,
+      ...(schedulerError === undefined ? {} : { schedulerError }),
     };
   }
 
@@ -198,8 +268,9 @@ export class Controller {
     const started = this.timer();
     const { clock, capacity } = this.opts;
     await this.readSources();
-    const observed = await this.observe();
-    if (!observed) return undefined;
+    const observation = await this.observe();
+    if (!observation) return undefined;
+    const observed = observation.map;
     const result = plan(
       { now: clock.now(), capacity, services: this.effective, readings: this.latest, observed },
       this.memory,
@@ -208,7 +279,7 @@ export class Controller {
     this.lastPlan = result.plan;
     this.report(result.plan);
     this.track(observed);
-    await this.reconcile(observed);
+    await this.reconcile(observation);
     this.tickSeconds.observe(Math.max(0, this.timer() - started) / 1000);
     return result.plan;
   }
@@ -259,7 +330,12 @@ export class Controller {
 
   /** Counters and histograms for /metrics; live objects, read them, do not change them. */
   metrics(): ControllerMetrics {
-    return { tickSeconds: this.tickSeconds, services: this.perService };
+    return { tickSeconds: this.tickSeconds, services: this.perService, observeErrors: this.observeErrors };
+  }
+
+  private scaleErrorOf(service: string): { scaleError?: string } {
+    const message = this.reported.get(`scale:${service}`);
+    return message === undefined ? {} : { scaleError: message };
   }
 
   private indexOf(service: string): number {
@@ -295,7 +371,7 @@ export class Controller {
       if (settled) this.because.delete(p.name);
       if (settled && since !== undefined) {
         this.unsettled.delete(p.name);
-        this.perService.get(p.name)?.timeToDesired.observe((now - since) / 1000);
+        this.perService.get(p.name)?.timeToDesired.observe(Math.max(0, now - since) / 1000);
       }
     }
   }
@@ -311,8 +387,10 @@ export class Controller {
         logger.log('error', 'tick failed', { error: errorMessage(error) });
         this.emit('error', `tick failed: ${errorMessage(error)}`);
       }
+      // Clamped both ways: a clock that went back (it should not, see Clock.now) must not make this sleep
+      // for as long as it went back.
       const rest = intervalMs - (clock.now() - started);
-      await clock.sleep(Math.max(0, rest), this.loop.signal);
+      await clock.sleep(Math.min(intervalMs, Math.max(0, rest)), this.loop.signal);
     }
   }
 
@@ -328,6 +406,8 @@ export class Controller {
     const waiting: Promise<void>[] = [];
     for (const slot of this.slots) {
       if (slot.read) {
+        // A clock that went back restarts the read's time rather than letting it run unbounded.
+        if (now < slot.read.started) slot.read.started = now;
         if (now - slot.read.started < readTimeoutMs) {
           waiting.push(slot.read.done);
           continue;
@@ -342,8 +422,9 @@ export class Controller {
       read.done = slot.source
         .read(batch.signal)
         .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }))
-        .then((result) => {
+        .then((answer) => {
           if (slot.read !== read) return; // timed out meanwhile
+          const result = checked(answer);
           if (!result.ok) this.countSourceError(slot.name);
           this.latest.set(slot.name, result);
           slot.read = undefined;
@@ -363,16 +444,52 @@ export class Controller {
     if (!settled) await Promise.race([all, clock.sleep(Math.min(intervalMs, readTimeoutMs))]);
   }
 
-  private async observe(): Promise<ReadonlyMap<string, Observed> | undefined> {
+  private async observe(): Promise<Observation | undefined> {
+    const seq = this.settles;
     try {
-      // Back-ends bound their own calls; this signal only ends them when the loop stops.
-      this.observed = await this.opts.scheduler.observe(this.loop.signal);
-      this.clearProblem('scheduler');
+      // Back-ends bound their own calls; this signal only ends them when the loop stops. The controller
+      // stops waiting after observeTimeoutMs in any case (a hung back-end must not freeze the loop).
+      const seen = await this.within(this.opts.scheduler.observe(this.loop.signal), this.observeTimeoutMs);
+      if (!seen) {
+        this.observeErrors++;
+        this.problem(
+          'scheduler',
+          undefined,
+          `cannot observe replicas: no answer within ${this.observeTimeoutMs}ms`,
+        );
+        return undefined;
+      }
+      this.observed = seen.value;
+      this.clearProblem('scheduler', undefined, 'the back-end answers again');
       this.track(this.observed);
-      return this.observed;
+      return { map: seen.value, seq };
     } catch (error) {
+      this.observeErrors++;
       this.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
       return undefined;
+    }
+  }
+
+  /**
+   * `work`'s value, or undefined when it has not settled within `ms` (it is then left to run; the caller
+   * decides what its late outcome means). Rejects as `work` does.
+   */
+  private async within<T>(work: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+    const started = this.opts.clock.now();
+    const wrapped = work.then((value) => ({ value }));
+    // Most calls settle at once (in-memory back-ends, cached state): only a call still running after this
+    // turn of the event loop needs a timer.
+    const quick = await Promise.race([
+      wrapped,
+      new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
+    ]);
+    if (quick) return quick;
+    const timer = new AbortController();
+    const left = Math.max(0, ms - Math.max(0, this.opts.clock.now() - started));
+    try {
+      return await Promise.race([wrapped, this.opts.clock.sleep(left, timer.signal).then(() => undefined)]);
+    } finally {
+      timer.abort();
     }
   }
 
@@ -383,62 +500,135 @@ export class Controller {
 
   /**
    * Acts on the difference between desired and observed; runs one at a time, re-running if asked meanwhile.
-   * `fresh` is an observation just made (by the tick), saving a second one.
+   * `fresh` is an observation just made (by the tick), saving a second one. Resolves after the first pass: a
+   * caller (the tick) never waits for re-runs that replica changes keep asking for, nor for a pass that was
+   * already running (it is asked to run again instead).
    */
-  private reconcile(fresh?: ReadonlyMap<string, Observed>): Promise<void> {
+  private reconcile(fresh?: Observation): Promise<void> {
     if (this.reconciling) {
       this.dirty = true;
-      return this.reconciling;
+      return Promise.resolve();
     }
+    let firstPass: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      firstPass = resolve;
+    });
     this.reconciling = (async () => {
       let observed = fresh;
-      do {
-        this.dirty = false;
-        await this.reconcileOnce(observed);
-        observed = undefined;
-      } while (this.dirty && !this.stopped);
+      try {
+        do {
+          this.dirty = false;
+          await this.reconcileOnce(observed);
+          firstPass();
+          observed = undefined;
+        } while (this.dirty && !this.stopped);
+      } finally {
+        firstPass();
+      }
     })().finally(() => {
       this.reconciling = undefined;
       // A request that came after the loop's last check, but before this, would be lost otherwise.
       if (this.dirty) this.requestReconcile();
     });
-    return this.reconciling;
+    return first;
   }
 
-  private async reconcileOnce(fresh?: ReadonlyMap<string, Observed>): Promise<void> {
+  private async reconcileOnce(fresh?: Observation): Promise<void> {
     const current = this.lastPlan;
     if (!current || this.stopped || !this.mayAct()) return;
-    const observed = fresh ?? (await this.observe());
-    if (!observed) return;
+    let observation = fresh ?? (await this.observe());
+    // An observation older than one already acted on (a slow answer overtaken by a later question) could
+    // undo what that one taught: ask again.
+    if (observation && observation.seq < this.actedSeq) observation = await this.observe();
+    if (!observation || observation.seq < this.actedSeq) return;
+    this.seen(observation.seq);
+    const observed = observation.map;
     const now = this.opts.clock.now();
     const desired = new Map(current.services.map((s) => [s.name, s]));
     const items = this.effective.map((s) => {
-      const o = observed.get(s.name) ?? NONE_OBSERVED;
-      const flight = this.inFlight.get(s.name)?.target;
+      const seen = this.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
+      // A service that does not freeze (no warm pool, preempt: stop) leaves frozen replicas it may have (a
+      // pool from an earlier config, a `kill -STOP` from someone) as they are: they count in full, as if
+      // stopping, and its calls say nothing of frozen replicas.
+      const o = this.freezes(s) ? seen : unfrozen(seen);
+      const flight = this.inFlight.get(s.name);
       const waiting = this.backoff.get(s.name)?.waiting(now) ?? false;
+      const pool = (o.frozen ?? 0) + (o.warming ?? 0);
+      // Calls that settled after this observation was asked for may not show in it: the service is left
+      // alone, as if the highest of them were still in flight, until an observation shows them.
+      const unseen = this.unseen.get(s.name);
+      let held = flight?.target;
+      let heldFrozen = flight?.frozen;
+      if (unseen) {
+        for (const c of unseen) {
+          held = Math.max(held ?? 0, c.target);
+          if (c.frozen !== undefined) heldFrozen = Math.max(heldFrozen ?? 0, c.frozen);
+        }
+      }
       // A service waiting out a backoff is left alone, as if a call were in flight for what it has.
-      const held = flight ?? (waiting ? o.running + o.starting : undefined);
+      if (held === undefined && waiting) held = o.running + o.starting;
+      const planned = desired.get(s.name);
       return {
         name: s.name,
         priority: s.priority,
         resources: s.resources,
-        desired: desired.get(s.name)?.desired ?? o.running + o.starting,
+        desired: planned?.desired ?? o.running + o.starting,
+        // What the rule asks for within min and max: preempt 'freeze' keeps what capacity took frozen.
+        need: Math.min(s.max, Math.max(s.min, planned?.need ?? 0)),
+        warm: s.warm ?? 0,
+        preempt: s.preempt ?? 'stop',
+        // A remainder service soaks up what is left: warm pools refill before it grows (never from it).
+        ...(s.rule.type === 'remainder' ? { soaks: true } : {}),
         observed: o,
-        ...(held === undefined ? {} : { inFlight: held }),
-      };
+        ...(held === undefined ? {} : { inFlight: { replicas: held, frozen: heldFrozen ?? pool } }),
+      } satisfies FrozenAdmitService;
     });
-    for (const [name, target] of admit(items, this.opts.capacity)) {
+    const admitted = new Map<string, { replicas: number; frozen?: number }>();
+    if (this.freezing) {
+      const policies = new Map(this.effective.map((s) => [s.name, s]));
+      for (const [name, t] of admitFrozen(items, this.opts.capacity)) {
+        const policy = policies.get(name);
+        admitted.set(name, policy && this.freezes(policy) ? t : { replicas: t.replicas });
+      }
+    } else {
+      const plain = items.map(({ inFlight, ...item }) =>
+        inFlight === undefined ? item : { ...item, inFlight: inFlight.replicas },
+      );
+      for (const [name, replicas] of admit(plain, this.opts.capacity)) admitted.set(name, { replicas });
+    }
+    // A service with an abandoned call is admitted as if it had what that call asked for. If it runs less,
+    // and wants at least that, asking again for exactly that is safe (it is reserved) and is the retry.
+    // Admitted counts are relative to what is reserved, so one may equal what really runs: no call then.
+    for (const item of items) {
+      if (item.inFlight !== undefined || !this.abandoned.has(item.name)) continue;
+      const reserved = item.observed.running + item.observed.starting;
+      const real = observed.get(item.name) ?? NONE_OBSERVED;
+      const active = real.running + real.starting;
+      const pool = (real.frozen ?? 0) + (real.warming ?? 0);
+      if (!admitted.has(item.name) && active < reserved && item.desired >= reserved)
+        admitted.set(item.name, { replicas: reserved, ...(this.freezes(item) ? { frozen: pool } : {}) });
+      const t = admitted.get(item.name);
+      if (t && t.replicas === active && (t.frozen === undefined || t.frozen === pool))
+        admitted.delete(item.name);
+    }
+    for (const [name, target] of admitted) {
       const o = observed.get(name) ?? NONE_OBSERVED;
       const active = o.running + o.starting;
+      const pool = (o.frozen ?? 0) + (o.warming ?? 0);
       const planned = desired.get(name);
       const pending = this.because.get(name);
+      const { replicas, frozen } = target;
       const reason =
-        planned?.reason ??
-        (pending && pending.desired === planned?.desired ? pending.reason : undefined) ??
-        (target > active
-          ? `replacing ${target - active} replica(s) of ${name} that stopped`
-          : `${name} above plan`);
-      void this.call(name, target, reason, true, active);
+        replicas === active && frozen !== undefined
+          ? frozen > pool
+            ? `refilling the warm pool of ${name} (${pool}→${frozen} frozen) from spare capacity`
+            : `removing ${pool - frozen} frozen replica(s) of ${name}: their memory is needed`
+          : (planned?.reason ??
+            (pending && pending.desired === planned?.desired ? pending.reason : undefined) ??
+            (replicas > active
+              ? `replacing ${replicas - active} replica(s) of ${name} that stopped`
+              : `${name} above plan`));
+      void this.call(name, replicas, reason, true, active, frozen);
     }
   }
 
@@ -449,47 +639,127 @@ export class Controller {
     reason: string,
     retry: boolean,
     from: number,
+    frozen?: number,
   ): Promise<void> {
     const existing = this.inFlight.get(service);
-    if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from));
+    if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from, frozen));
     const { scheduler, logger, clock } = this.opts;
     const done = (async () => {
       // Fencing: a deposed leader must not act, even on a call decided while it still led.
       if (!this.mayAct()) return;
-      logger.log('info', `scale ${service} to ${replicas}`, { reason });
+      const keep = frozen ? ` (${frozen} kept frozen)` : '';
+      logger.log('info', `scale ${service} to ${replicas}${keep}`, { reason });
       const up = replicas > from;
-      const actions = this.perService.get(service)?.scaleActions;
+      const metrics = this.perService.get(service);
+      const actions = metrics?.scaleActions;
       const key = `${up ? 'up' : 'down'} ${scaleCause(reason)}`;
       actions?.set(key, (actions.get(key) ?? 0) + 1);
-      this.emit('scale', `${service} → ${replicas}: ${reason}`, service, {
+      this.emit('scale', `${service} → ${replicas}${keep}: ${reason}`, service, {
         kind: up ? 'start' : 'stop',
-        message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}: ${reason}`,
+        message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}${keep}: ${reason}`,
         reason,
         from,
         to: replicas,
       });
-      try {
-        await scheduler.scale(service, replicas, reason);
-        this.backoff.delete(service);
-        this.clearProblem(`scale:${service}`, service);
-      } catch (error) {
+      const failed = (what: string) => {
         const backoff = this.backoff.get(service) ?? new Backoff();
         this.backoff.set(service, backoff);
         const delay = backoff.fail(clock.now());
         this.problem(
           `scale:${service}`,
           service,
-          `scaling ${service} to ${replicas} failed: ${errorMessage(error)}${retry ? ` (retrying in ${delay}ms)` : ''}`,
+          `scaling ${service} to ${replicas} ${what}${retry ? ` (retrying in ${delay}ms)` : ''}`,
         );
         if (retry && !this.stopped) {
           void clock.sleep(delay, this.loop.signal).then(() => this.requestReconcile());
         }
+      };
+      const attempt =
+        frozen === undefined
+          ? scheduler.scale(service, replicas, reason)
+          : scheduler.scale(service, replicas, reason, frozen);
+      try {
+        const settled = await this.within(attempt, this.scaleTimeoutMs);
+        if (settled) {
+          this.backoff.delete(service);
+          this.clearProblem(`scale:${service}`, service, 'scale calls succeed again');
+        } else {
+          this.abandon(service, replicas, attempt);
+          if (metrics) metrics.scaleTimeouts++;
+          failed(`did not settle within ${this.scaleTimeoutMs}ms; its replicas stay reserved until it does`);
+        }
+      } catch (error) {
+        if (metrics) metrics.scaleErrors++;
+        failed(`failed: ${errorMessage(error)}`);
       } finally {
+        this.settled(service, replicas, frozen);
         this.inFlight.delete(service);
       }
     })();
-    this.inFlight.set(service, { target: replicas, done });
+    this.inFlight.set(service, { target: replicas, ...(frozen === undefined ? {} : { frozen }), done });
     return done.then(() => this.requestReconcile());
+  }
+
+  /**
+   * Keeps a timed-out scale call's target reserved for the service until the call settles, however it
+   * settles; then the service is admitted on what is observed again.
+   */
+  private abandon(service: string, target: number, attempt: Promise<void>): void {
+    const entry = { target };
+    const calls = this.abandoned.get(service) ?? new Set();
+    calls.add(entry);
+    this.abandoned.set(service, calls);
+    const started = this.opts.clock.now();
+    const settle = (outcome: string) => {
+      this.settled(service, target);
+      calls.delete(entry);
+      if (calls.size === 0 && this.abandoned.get(service) === calls) this.abandoned.delete(service);
+      const after = Math.max(0, this.opts.clock.now() - started) + this.scaleTimeoutMs;
+      this.opts.logger.log('info', `an abandoned call scaling ${service} to ${target} ${outcome}`, {
+        afterMs: after,
+      });
+      this.requestReconcile();
+    };
+    attempt.then(
+      () => settle('succeeded late'),
+      (error: unknown) => settle(`failed late: ${errorMessage(error)}`),
+    );
+  }
+
+  /** Numbers a settled call; until an observation asked for after it is acted on, it counts as in flight. */
+  private settled(service: string, target: number, frozen?: number): void {
+    this.settles++;
+    const entry = { seq: this.settles, target, ...(frozen === undefined ? {} : { frozen }) };
+    const list = this.unseen.get(service);
+    if (list) list.push(entry);
+    else this.unseen.set(service, [entry]);
+  }
+
+  /** Whether a service freezes replicas: the back-end can, and it has a warm pool or preempt: freeze. */
+  private freezes(s: { readonly warm?: number; readonly preempt?: 'stop' | 'freeze' }): boolean {
+    return this.freezing && ((s.warm ?? 0) > 0 || s.preempt === 'freeze');
+  }
+
+  /** An observation asked for after `seq` calls had settled is being acted on: those calls show in it. */
+  private seen(seq: number): void {
+    this.actedSeq = seq;
+    for (const [service, list] of this.unseen) {
+      const left = list.filter((c) => c.seq > seq);
+      if (left.length === 0) this.unseen.delete(service);
+      else if (left.length < list.length) this.unseen.set(service, left);
+    }
+  }
+
+  /**
+   * What a service occupies for admission: what is observed, raised to the highest count an abandoned
+   * (timed-out, unsettled) call asked for, counted as starting, since that call may still start them.
+   */
+  private reserve(service: string, o: Observed): Observed {
+    const calls = this.abandoned.get(service);
+    if (!calls) return o;
+    let most = 0;
+    for (const c of calls) most = Math.max(most, c.target);
+    return most > o.running + o.starting ? { ...o, starting: most - o.running } : o;
   }
 
   private mayAct(): boolean {
@@ -506,10 +776,10 @@ export class Controller {
   /** Emits plan events for changes, and error / recovered events when a source's state changes. */
   private report(p: Plan): void {
     for (const s of p.services) {
-      if (s.error !== undefined)
+      if (s.error !== undefined) {
         this.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason ?? s.error}`);
-      else {
-        this.clearProblem(`source:${s.name}`, s.name);
+      } else {
+        this.clearProblem(`source:${s.name}`, s.name, 'its source answers again');
         if (s.reason) {
           this.because.set(s.name, { desired: s.desired, reason: s.reason });
           this.emit('plan', s.reason, s.name, {
@@ -529,10 +799,11 @@ export class Controller {
     this.emit('error', message, service);
   }
 
-  private clearProblem(key: string, service?: string): void {
+  /** Ends a problem reported under `key`: logged, and a `recovered` event that says what works again. */
+  private clearProblem(key: string, service: string | undefined, what: string): void {
     if (!this.reported.has(key)) return;
     this.reported.delete(key);
-    const message = `${key.replace(/^[a-z]+:/, '')}: recovered`;
+    const message = `${service ?? 'scheduler'}: recovered, ${what}`;
     this.opts.logger.log('info', message);
     this.emit('recovered', message, service);
   }
@@ -554,7 +825,7 @@ export class Controller {
   ): void {
     const event: ControllerEvent = {
       kind,
-      time: new Date(this.opts.clock.now()).toISOString(),
+      time: new Date(this.wall()).toISOString(),
       message,
       ...(service === undefined ? {} : { service }),
     };
@@ -571,6 +842,33 @@ export class Controller {
 
   /** An event only the live log shows (core has no kind for it yet). */
   private emitLive(event: Omit<LiveEventInput, 'time'>): void {
-    this.log.append({ time: new Date(this.opts.clock.now()).toISOString(), ...event });
+    this.log.append({ time: new Date(this.wall()).toISOString(), ...event });
   }
+}
+
+/**
+ * A reading the planner can use, or a failure saying why not. Built-in sources check their values already;
+ * this keeps any other source's NaN, Infinity or negative value out of the plan (it would spread to every
+ * lower priority).
+ */
+function checked(result: SourceResult): SourceResult {
+  if (!result.ok) return result;
+  const { value, rate } = result.reading;
+  if (!Number.isFinite(value) || value < 0)
+    return { ok: false, error: `the source gave an unusable value: ${value}` };
+  if (rate !== undefined && (!Number.isFinite(rate) || rate < 0))
+    return { ok: false, error: `the source gave an unusable rate: ${rate}` };
+  return result;
+}
+
+/** What takes replicas and cpu now: running, starting, stopping, and warming (started to be frozen). */
+function occupying(o: Observed): number {
+  return o.running + o.starting + o.stopping + (o.warming ?? 0);
+}
+
+/** Frozen and warming replicas counted as stopping: in full (replicas, cpu, memory), and never targeted. */
+function unfrozen(o: Observed): Observed {
+  const pool = (o.frozen ?? 0) + (o.warming ?? 0);
+  if (pool === 0) return o;
+  return { running: o.running, starting: o.starting, stopping: o.stopping + pool };
 }

@@ -46,6 +46,10 @@ export function scaleCause(reason: string): ScaleCause {
 export interface ServiceMetrics {
   /** Failed or timed-out source reads. */
   sourceErrors: number;
+  /** Scale calls the back-end rejected. */
+  scaleErrors: number;
+  /** Scale calls that did not settle within the controller's scale timeout (abandoned, then retried). */
+  scaleTimeouts: number;
   /** Scale calls, keyed `${direction} ${cause}` (direction up or down). */
   readonly scaleActions: Map<string, number>;
   /** Seconds from the service leaving its desired count (a new plan, a crash) to running it again. */
@@ -54,9 +58,17 @@ export interface ServiceMetrics {
 
 export interface ControllerMetrics {
   readonly tickSeconds: Histogram;
+  /** Observations of the back-end that failed or did not answer in time. */
+  readonly observeErrors: number;
   readonly services: ReadonlyMap<string, ServiceMetrics>;
 }
 
 export function newServiceMetrics(): ServiceMetrics {
-  return { sourceErrors: 0, scaleActions: new Map(), timeToDesired: new Histogram(REACH_BUCKETS) };
+  return {
+    sourceErrors: 0,
+    scaleErrors: 0,
+    scaleTimeouts: 0,
+    scaleActions: new Map(),
+    timeToDesired: new Histogram(REACH_BUCKETS),
+  };
 }

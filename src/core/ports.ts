@@ -19,15 +19,32 @@ export interface ServiceRun {
  * It may be called for several services at once, but for one service only after its previous call settled.
  */
 export interface Scheduler {
+  /** True when the back-end can freeze replicas (docker, process). Absent = cannot; config rejects warm/preempt: freeze. */
+  readonly freezes?: boolean;
   observe(signal: AbortSignal): Promise<ReadonlyMap<string, Observed>>;
-  scale(service: string, replicas: number, reason: string): Promise<void>;
+  /**
+   * Converge to `replicas` active (running + starting) replicas and, when `frozen` is given, `frozen` frozen ones:
+   * - more active: thaw frozen replicas first (those beyond the frozen target first, then down to 0 frozen if needed),
+   *   cold-start only what is still missing, all in parallel;
+   * - fewer active: freeze surplus replicas while frozen < target, stop the rest (as today);
+   * - more frozen than target (after the above): remove frozen replicas WITHOUT thawing them (SIGKILL / docker rm -f of a
+   *   paused container): they count as frozen (memory only) until gone;
+   * - fewer frozen than target and no surplus to freeze: start new replicas (reported as `warming`) and freeze each once it
+   *   runs (refill).
+   * Without `frozen` (undefined), behave exactly as today (frozen replicas left as they are).
+   * Resolves once the back-end accepted the change, as today (a freeze/thaw is fast: resolve after it is done).
+   */
+  scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void>;
   /** Calls onChange(service) whenever a replica of that service changes state; returns an unsubscribe. */
   watch?(onChange: (service: string) => void): () => void;
   close(): Promise<void>;
 }
 
 export interface Clock {
+  /** Milliseconds for durations: must never jump (src/infra/system-clock.ts reads a monotonic clock). */
   now(): number;
+  /** Wall-clock milliseconds for timestamps people read (may jump); now() where absent. */
+  wall?(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 

@@ -59,6 +59,10 @@ export interface ServicePolicy {
   readonly resources: Resources;
   /** Scale-down waits until need has stayed lower for this long (ms). */
   readonly scaleDownWindowMs: number;
+  /** Frozen replicas to keep ready, thawed first on scale-up (back-ends that freeze); 0 when absent. */
+  readonly warm?: number;
+  /** What happens to replicas a higher priority takes: stopped ('stop', when absent) or frozen. */
+  readonly preempt?: 'stop' | 'freeze';
 }
 
 export interface ServiceSpec extends ServicePolicy {
@@ -101,6 +105,10 @@ export interface Observed {
   readonly running: number;
   readonly starting: number;
   readonly stopping: number;
+  /** Frozen replicas, including frozen ones being removed (memory only). 0/absent on back-ends that cannot freeze. */
+  readonly frozen?: number;
+  /** Replicas being started to join the warm pool (count like starting for capacity, not toward active). */
+  readonly warming?: number;
 }
 
 export const NONE_OBSERVED: Observed = Object.freeze({ running: 0, starting: 0, stopping: 0 });
@@ -138,8 +146,13 @@ export interface ServiceState {
   readonly running: number;
   readonly starting: number;
   readonly stopping: number;
+  /** Frozen replicas (warm pool and freeze-preempted ones): memory, no CPU; on back-ends that freeze. */
+  readonly warm?: number;
   readonly reason?: string;
+  /** The demand source's failure while it lasts; the service is held (never scaled down for it). */
   readonly error?: string;
+  /** The back-end's failure to scale this service (rejected, or no answer in time) until a call succeeds. */
+  readonly scaleError?: string;
 }
 
 /** What a running instance is doing, as of one moment. */
@@ -154,6 +167,8 @@ export interface Snapshot {
     readonly memory?: number;
   };
   readonly services: readonly ServiceState[];
+  /** Set while the back-end cannot be observed (error or no answer in time): nothing is planned meanwhile. */
+  readonly schedulerError?: string;
 }
 
 export type EventKind = 'plan' | 'scale' | 'error' | 'recovered' | 'replica';

@@ -190,6 +190,10 @@ function renderHeader(s) {
     leader.classList.toggle('follower', !s.leader.self);
   }
   byId('capacity').textContent = `capacity ${s.capacity.used} / ${s.capacity.replicas}`;
+  // While the back-end cannot be observed nothing is planned: say so above everything else.
+  const banner = byId('scheduler-error');
+  banner.hidden = s.schedulerError === undefined;
+  banner.textContent = s.schedulerError === undefined ? '' : `back-end: ${s.schedulerError}`;
   byId('clock').textContent = new Date(s.time).toLocaleTimeString([], { hour12: false });
   document.title = `microscaler · ${s.name}`;
 }
@@ -235,32 +239,43 @@ function renderTable(s) {
     if (!row) {
       row = document.createElement('tr');
       row.dataset.service = svc.name;
-      for (let i = 0; i < 10; i++) row.append(document.createElement('td'));
+      for (let i = 0; i < 11; i++) row.append(document.createElement('td'));
       const name = /** @type {HTMLTableCellElement} */ (row.cells[0]);
       name.className = 'name';
       const sw = el('span', 'swatch');
       sw.style.background = colorOf(svc);
       name.append(sw, el('span', 'label', svc.name), el('span', 'tag', 'paused'));
-      /** @type {HTMLTableCellElement} */ (row.cells[8]).className = 'reason';
+      /** @type {HTMLTableCellElement} */ (row.cells[9]).className = 'reason';
       const button = el('button', 'pause');
       button.addEventListener('click', () => {
         const paused = row?.classList.contains('paused');
         void write(`/api/services/${encodeURIComponent(svc.name)}/${paused ? 'resume' : 'pause'}`, {});
       });
-      /** @type {HTMLTableCellElement} */ (row.cells[9]).append(button);
+      /** @type {HTMLTableCellElement} */ (row.cells[10]).append(button);
       body.append(row);
     }
     row.classList.toggle('paused', svc.paused === true);
     /** @type {HTMLElement} */ (row.querySelector('.tag')).hidden = svc.paused !== true;
-    const values = [svc.priority, svc.value, svc.need, svc.desired, svc.running, svc.starting, svc.stopping];
+    const values = [
+      svc.priority,
+      svc.value,
+      svc.need,
+      svc.desired,
+      svc.running,
+      svc.starting,
+      svc.stopping,
+      svc.warm ?? 0,
+    ];
     values.forEach((v, i) => {
       const cell = /** @type {HTMLTableCellElement} */ (row?.cells[i + 1]);
       const text = num(v);
       if (cell.textContent !== text) cell.textContent = text;
     });
-    const reason = /** @type {HTMLTableCellElement} */ (row.cells[8]);
-    reason.classList.toggle('error', svc.error !== undefined);
-    reason.textContent = svc.error ?? state.reasons.get(svc.name) ?? '';
+    const reason = /** @type {HTMLTableCellElement} */ (row.cells[9]);
+    // A failing source or back-end call says so until it recovers; otherwise the last reason for a change.
+    const problem = svc.error ?? svc.scaleError;
+    reason.classList.toggle('error', problem !== undefined);
+    reason.textContent = problem ?? state.reasons.get(svc.name) ?? '';
     /** @type {HTMLElement} */ (row.querySelector('button.pause')).textContent = svc.paused
       ? 'resume'
       : 'pause';

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Lease } from '../controller/leadership.js';
+import { abortable } from '../core/abortable.js';
 import { errorMessage } from '../core/errors.js';
 
 /** Takes the lease if free; also true (and extends it) when we hold it already. */
@@ -85,37 +86,18 @@ export class RedisLease implements Lease {
 
   async #eval(script: string, signal: AbortSignal, ...args: string[]): Promise<unknown> {
     const client = await this.#ready(signal);
-    return race(client.eval(script, 1, this.#opts.key, this.id, ...args), signal);
+    return abortable(client.eval(script, 1, this.#opts.key, this.id, ...args), signal);
   }
 
   async #ready(signal: AbortSignal): Promise<Redis> {
     const client = await this.#client;
     if (client.status !== 'ready' && !this.#everReady && this.#lastError === undefined) {
       // The first connection is still being made: wait for it (bounded by the signal).
-      await race(once(client, 'ready'), signal).catch(() => {});
+      await abortable(once(client, 'ready'), signal).catch(() => {});
     }
     if (client.status !== 'ready') {
       throw new Error(`redis not connected (${this.#lastError ?? client.status})`);
     }
     return client;
   }
-}
-
-/** The promise, or a rejection when the signal aborts first. */
-function race<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,4 +1,10 @@
 export { type AdmitService, admit } from './admit.js';
+export {
+  admitFrozen,
+  type FrozenAdmitService,
+  type FrozenObserved,
+  type FrozenTarget,
+} from './admit-frozen.js';
 export { allocate, Claims } from './allocate.js';
 export { explainNeed, ruleNeed } from './need.js';
 export {

@@ -68,7 +68,13 @@ describe('docker scheduler', skipUnless(engine), () => {
       const stopping = (await s.observe()).get('web');
       assert.equal(stopping?.stopping, 2);
       await waitFor('2 removed', async () => (await containersOf(api, name)).length === 1);
-      assert.deepEqual((await s.observe()).get('web'), { running: 1, starting: 0, stopping: 0 });
+      assert.deepEqual((await s.observe()).get('web'), {
+        running: 1,
+        starting: 0,
+        stopping: 0,
+        frozen: 0,
+        warming: 0,
+      });
     } finally {
       await s.stopAll();
       await s.close();
@@ -92,7 +98,13 @@ describe('docker scheduler', skipUnless(engine), () => {
       await waitFor('the kill noticed', async () => (await s.observe()).get('web')?.running === 1, 5000);
       assert.ok(changes.includes('web'), 'watchers were told');
       await waitFor('the dead container removed', async () => (await containersOf(api, name)).length === 1);
-      assert.deepEqual((await s.observe()).get('web'), { running: 1, starting: 0, stopping: 0 });
+      assert.deepEqual((await s.observe()).get('web'), {
+        running: 1,
+        starting: 0,
+        stopping: 0,
+        frozen: 0,
+        warming: 0,
+      });
     } finally {
       await s.stopAll();
       await s.close();
@@ -136,8 +148,8 @@ describe('docker scheduler', skipUnless(engine), () => {
     const second = await DockerScheduler.create(settings, schedulerContext(name, { web: {}, batch: {} }));
     try {
       const seen = await second.observe();
-      assert.deepEqual(seen.get('web'), { running: 2, starting: 0, stopping: 0 });
-      assert.deepEqual(seen.get('batch'), { running: 1, starting: 0, stopping: 0 });
+      assert.deepEqual(seen.get('web'), { running: 2, starting: 0, stopping: 0, frozen: 0, warming: 0 });
+      assert.deepEqual(seen.get('batch'), { running: 1, starting: 0, stopping: 0, frozen: 0, warming: 0 });
       assert.ok(second.list().every((c) => c.adopted));
       assert.deepEqual(
         second

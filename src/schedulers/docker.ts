@@ -13,6 +13,13 @@
 // stopping from the moment it is chosen to stop (or is found dead) until it has been removed: a container
 // that still exists still occupies capacity. Creates and starts run in parallel, at most `concurrency` at
 // once; so do stops. close() leaves containers running for the next run to adopt.
+//
+// Freezing (`freezes`; scale's 4th argument): a frozen replica is a paused container (the cgroup freezer):
+// it keeps its memory and its work, and gets no CPU. It counts as `frozen` (also while it is being removed,
+// which is `DELETE ?force=true` without unpausing it), never as running. A replica being started to join
+// the warm pool counts as `warming` until it is paused. A pause in flight still counts as running; an
+// unpause in flight counts as starting: capacity is never under-counted. Pauses and unpauses run in
+// parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
@@ -43,7 +50,7 @@ const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 10_000;
 const FIRST_SYNC_TIMEOUT_MS = 30_000;
 
-export type ContainerState = 'starting' | 'running' | 'stopping';
+export type ContainerState = 'starting' | 'running' | 'stopping' | 'warming' | 'frozen';
 
 interface Replica {
   /** The container name, chosen before it exists: what links a create in flight to a listing. */
@@ -61,6 +68,12 @@ interface Replica {
   busy: boolean;
   /** A stop-and-remove is queued or running. */
   stopQueued: boolean;
+  /** Paused on the engine, as far as we know (a pause that has returned, an event, or a listing). */
+  paused: boolean;
+  /** Pause or unpause calls of ours in flight on it. */
+  freezeOps: number;
+  /** When our last pause or unpause on it returned: a listing made before then is no evidence. */
+  frozenAt: number;
   /** The actions on this container, one after the other. */
   work: Promise<void>;
 }
@@ -71,6 +84,7 @@ export interface ContainerInfo {
   readonly service: string;
   readonly state: ContainerState;
   readonly adopted: boolean;
+  readonly paused: boolean;
 }
 
 interface Failure {
@@ -102,6 +116,7 @@ export interface DockerDeps {
 }
 
 export class DockerScheduler implements Scheduler {
+  readonly freezes = true;
   readonly api: DockerApi;
   readonly images: Images;
   private readonly ctx: SchedulerContext;
@@ -113,10 +128,12 @@ export class DockerScheduler implements Scheduler {
   private readonly subscribers = new Set<(service: string) => void>();
   private readonly starts: Limiter;
   private readonly stops: Limiter;
+  private readonly pauses: Limiter;
   private readonly stopping = new AbortController();
   private readonly warned = new Set<string>();
   private seq = 0;
   private closed = false;
+  private relisting = false;
   private down: { since: number; error: string } | undefined = {
     since: 0,
     error: 'not connected yet',
@@ -146,6 +163,7 @@ export class DockerScheduler implements Scheduler {
     this.runs = new Map(ctx.services.map((s) => [s.name, s.run]));
     this.starts = new Limiter(settings.concurrency);
     this.stops = new Limiter(settings.concurrency);
+    this.pauses = new Limiter(settings.concurrency);
     this.images = new Images(
       this.api,
       ctx.logger,
@@ -191,27 +209,38 @@ export class DockerScheduler implements Scheduler {
         `docker engine unreachable since ${new Date(this.down.since).toISOString()}: ${this.down.error}`,
       );
     }
-    const counts = new Map<string, Record<ContainerState, number>>();
-    for (const s of this.ctx.services) counts.set(s.name, { starting: 0, running: 0, stopping: 0 });
+    const counts = new Map<string, Counts>();
+    for (const s of this.ctx.services) {
+      counts.set(s.name, { starting: 0, running: 0, stopping: 0, frozen: 0, warming: 0 });
+    }
     for (const r of this.replicas.values()) {
       const c = counts.get(r.service);
-      if (c) c[r.state]++;
+      if (c) c[counted(r)]++;
     }
     return counts;
   }
 
-  async scale(service: string, replicas: number, reason: string): Promise<void> {
+  /**
+   * Converges to `replicas` active replicas (running and starting) and, when `frozen` is given, to `frozen`
+   * frozen ones (the Scheduler port says how). Without it, frozen replicas are left as they are.
+   */
+  async scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void> {
     if (this.closed) throw new Error('docker scheduler: closed');
     const run = this.runs.get(service);
     if (!run) throw new Error(`docker scheduler: unknown service "${service}"`);
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new RangeError(`docker scheduler: cannot scale "${service}" to ${replicas} replicas`);
     }
+    if (frozen !== undefined && (!Number.isInteger(frozen) || frozen < 0)) {
+      throw new RangeError(`docker scheduler: cannot keep ${frozen} frozen replicas of "${service}"`);
+    }
     await this.init();
     // Newest first: surplus is taken from the front.
-    const live = [...this.replicas.values()]
+    const mine = [...this.replicas.values()]
       .filter((r) => r.service === service && r.state !== 'stopping')
       .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
+    const live = mine.filter((r) => r.state === 'starting' || r.state === 'running');
+    if (frozen !== undefined) return this.scaleFrozen(service, run, mine, live, replicas, frozen, reason);
     if (live.length > replicas) {
       const surplus = live.slice(0, live.length - replicas);
       this.ctx.logger.log('info', `stopping ${surplus.length} container(s) of ${service}`, {
@@ -223,6 +252,114 @@ export class DockerScheduler implements Scheduler {
       return;
     }
     if (live.length === replicas) return;
+    this.launch(service, run, replicas - live.length, 'starting', reason);
+  }
+
+  private async scaleFrozen(
+    service: string,
+    run: RunSpec,
+    mine: Replica[],
+    live: Replica[],
+    replicas: number,
+    frozen: number,
+    reason: string,
+  ): Promise<void> {
+    const pool = mine.filter((r) => r.state === 'frozen' || r.state === 'warming');
+    let missing = replicas - live.length;
+    const acts = { thaw: 0, freeze: 0, stop: 0, remove: 0 };
+    if (missing !== 0 || pool.length !== frozen) {
+      if (this.down) throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
+    }
+    // Thaws and freezes, awaited; each says whether the replica is still there.
+    const waits: Promise<boolean>[] = [];
+    const removals: Promise<void>[] = [];
+    if (missing > 0) {
+      // Thaw frozen replicas first (those already paused first), then take over warming ones.
+      const thawable = pool
+        .filter((r) => r.state === 'frozen')
+        .sort((a, b) => Number(b.paused) - Number(a.paused));
+      for (const r of thawable) {
+        if (missing === 0) break;
+        waits.push(this.thaw(r));
+        acts.thaw++;
+        missing--;
+      }
+      for (const r of pool) {
+        if (missing === 0) break;
+        if (r.state !== 'warming') continue;
+        this.adoptWarming(r);
+        missing--;
+      }
+    } else if (missing < 0) {
+      // Freeze the surplus while the pool has room (running ones first: theirs is a pause), stop the rest.
+      const surplus = live.slice(0, -missing);
+      surplus.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running'));
+      let room = frozen - pool.length;
+      for (const r of surplus) {
+        if (room > 0) {
+          room--;
+          acts.freeze++;
+          if (r.state === 'running') waits.push(this.freeze(r));
+          else r.state = r.paused ? 'frozen' : 'warming'; // still being made (or thawed): paused once it runs
+        } else {
+          acts.stop++;
+          this.stop(r);
+        }
+      }
+      missing = 0;
+    }
+    // The pool against its target: remove the excess without thawing it, or refill it.
+    const after = mine.filter((r) => r.state === 'frozen' || r.state === 'warming');
+    let refill = 0;
+    if (after.length > frozen) {
+      const excess = after.sort((a, b) => Number(b.state === 'warming') - Number(a.state === 'warming'));
+      for (const r of excess.slice(0, after.length - frozen)) {
+        acts.remove++;
+        const paused = r.state === 'frozen';
+        this.stop(r);
+        // A frozen one counts as frozen until gone; the call resolves once it is (a forced removal is quick),
+        // so that no later call takes it for one that can still be thawed.
+        if (paused) removals.push(r.work);
+      }
+    } else if (after.length < frozen) {
+      refill = frozen - after.length;
+    }
+    if (acts.thaw + acts.freeze + acts.stop + acts.remove > 0) {
+      const what = Object.entries(acts)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      this.ctx.logger.log('info', `${service}: ${what}`, { service, reason });
+      this.notify(service);
+    }
+    let refused: unknown;
+    try {
+      if (missing > 0) this.launch(service, run, missing, 'starting', reason);
+      if (refill > 0) this.launch(service, run, refill, 'warming', reason);
+    } catch (error) {
+      refused = error;
+    }
+    const [thawed] = await Promise.all([Promise.all(waits), Promise.all(removals)]);
+    const lost = thawed.filter((ok) => !ok).length;
+    // A frozen replica that could not be thawed (killed while frozen): start another in its place.
+    if (lost > 0 && refused === undefined) {
+      try {
+        this.launch(service, run, lost, 'starting', `${reason} (replacing ${lost} lost frozen replica(s))`);
+      } catch (error) {
+        refused = error;
+      }
+    }
+    if (refused !== undefined) throw refused;
+  }
+
+  /** Accepts `count` new containers, in parallel within the start limit: active, or warming (to be paused). */
+  private launch(
+    service: string,
+    run: RunSpec,
+    count: number,
+    state: 'starting' | 'warming',
+    reason: string,
+  ): void {
     if (this.down) throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
     const now = this.ctx.clock.now();
     const failure = this.failures.get(service);
@@ -232,14 +369,17 @@ export class DockerScheduler implements Scheduler {
       );
     }
     this.images.ready(service);
-    const count = replicas - live.length;
-    this.ctx.logger.log('info', `starting ${count} container(s) of ${service}`, { service, reason });
+    const what = state === 'warming' ? 'to freeze (warm pool)' : '';
+    this.ctx.logger.log('info', `starting ${count} container(s) of ${service}${what ? ` ${what}` : ''}`, {
+      service,
+      reason,
+    });
     for (let i = 0; i < count; i++) {
       const r = this.track({
         name: containerName(this.ctx.instance, service),
         id: undefined,
         service,
-        state: 'starting',
+        state,
         createdAt: now,
         adopted: false,
       });
@@ -247,6 +387,99 @@ export class DockerScheduler implements Scheduler {
       r.work = this.start(r, run);
     }
     this.notify(service);
+  }
+
+  /** Pauses a running replica now (it counts as running until the pause returns). False if it is gone. */
+  private freeze(r: Replica): Promise<boolean> {
+    r.state = 'frozen';
+    const done = r.work.then(() => this.pauses.run(() => this.pause(r)));
+    r.work = done.then(() => {});
+    return done;
+  }
+
+  /** Unpauses a frozen replica now (it counts as starting until then). False if it is gone. */
+  private thaw(r: Replica): Promise<boolean> {
+    r.state = 'starting';
+    const done = r.work.then(() => this.pauses.run(() => this.unpause(r)));
+    r.work = done.then(() => {});
+    return done;
+  }
+
+  /** A warming replica becomes active: it runs once started (unpaused if its pause came first). */
+  private adoptWarming(r: Replica): void {
+    r.state = 'starting';
+    r.work = r.work.then(async () => {
+      if (r.paused) await this.pauses.run(() => this.unpause(r));
+    });
+  }
+
+  private async pause(r: Replica): Promise<boolean> {
+    if (this.replicas.get(r.name) !== r || r.id === undefined) return false;
+    if (r.state !== 'frozen' && r.state !== 'warming') return r.state !== 'stopping'; // changed our mind
+    if (!r.paused) {
+      r.freezeOps++;
+      try {
+        await this.api.request('POST', `/containers/${r.id}/pause`, { timeoutMs: 30_000 });
+      } catch (error) {
+        if (!(error instanceof DockerApiError && /already paused/i.test(error.message))) {
+          return this.freezeFailed(r, 'pause', error);
+        }
+      } finally {
+        r.freezeOps--;
+      }
+      r.paused = true;
+      r.frozenAt = this.ctx.clock.now();
+    }
+    if (isWarming(r)) r.state = 'frozen';
+    this.notify(r.service);
+    return true;
+  }
+
+  private async unpause(r: Replica): Promise<boolean> {
+    if (this.replicas.get(r.name) !== r || r.id === undefined || r.state === 'stopping') return false;
+    if (r.state !== 'starting') {
+      // Chosen to freeze again before this thaw's turn came: it stays paused.
+      if (r.state === 'warming' && r.paused) {
+        r.state = 'frozen';
+        this.notify(r.service);
+      }
+      return true;
+    }
+    if (r.paused) {
+      r.freezeOps++;
+      try {
+        await this.api.request('POST', `/containers/${r.id}/unpause`, { timeoutMs: 30_000 });
+      } catch (error) {
+        if (!(error instanceof DockerApiError && /not paused/i.test(error.message))) {
+          return this.freezeFailed(r, 'unpause', error);
+        }
+      } finally {
+        r.freezeOps--;
+      }
+      r.paused = false;
+      r.frozenAt = this.ctx.clock.now();
+    }
+    if (isStarting(r)) {
+      r.state = 'running';
+      this.notify(r.service);
+    }
+    return true;
+  }
+
+  /**
+   * A pause or unpause failed. Engine unreachable: the replica stays as it was (the next tick asks again).
+   * Otherwise it is gone or dead (404, 409 not running): it is removed, and replaced if it was wanted.
+   */
+  private freezeFailed(r: Replica, what: string, error: unknown): false {
+    this.ctx.logger.log('warn', `cannot ${what} container ${r.name}: ${errorMessage(error)}`, {
+      service: r.service,
+    });
+    if (this.replicas.get(r.name) === r && r.state !== 'stopping') {
+      if (error instanceof DockerUnreachableError) r.state = r.paused ? 'frozen' : 'running';
+      else this.stop(r, true);
+      this.notify(r.service);
+    }
+    return false;
   }
 
   watch(onChange: (service: string) => void): () => void {
@@ -287,6 +520,7 @@ export class DockerScheduler implements Scheduler {
       service: r.service,
       state: r.state,
       adopted: r.adopted,
+      paused: r.paused,
     }));
   }
 
@@ -305,6 +539,9 @@ export class DockerScheduler implements Scheduler {
       knownAt: this.ctx.clock.now(),
       busy: false,
       stopQueued: false,
+      paused: false,
+      freezeOps: 0,
+      frozenAt: 0,
       work: Promise.resolve(),
     };
     this.replicas.set(r.name, r);
@@ -353,6 +590,10 @@ export class DockerScheduler implements Scheduler {
       return;
     }
     r.busy = false;
+    if (r.state === 'warming') {
+      r.startedAt = this.ctx.clock.now();
+      await this.pauses.run(() => this.pause(r));
+    }
   }
 
   /** Marks a replica stopping and queues its stop and removal after whatever runs on it now. */
@@ -384,10 +625,16 @@ export class DockerScheduler implements Scheduler {
     }
     const graceMs = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
     const t = Math.ceil(graceMs / 1000);
-    try {
-      await this.api.request('POST', `/containers/${id}/stop`, { query: { t }, timeoutMs: graceMs + 30_000 });
-    } catch (error) {
-      if (!(error instanceof DockerApiError && error.status === 404)) throw error;
+    // A paused container is removed as it is (SIGKILL through the freezer): a graceful stop would thaw it.
+    if (!r.paused) {
+      try {
+        await this.api.request('POST', `/containers/${id}/stop`, {
+          query: { t },
+          timeoutMs: graceMs + 30_000,
+        });
+      } catch (error) {
+        if (!(error instanceof DockerApiError && error.status === 404)) throw error;
+      }
     }
     try {
       await this.api.request('DELETE', `/containers/${id}`, { query: { force: true, v: true } });
@@ -500,6 +747,7 @@ export class DockerScheduler implements Scheduler {
     });
     const seen = new Set<Replica>();
     let adopted = 0;
+    let adoptedFrozen = 0;
     for (const c of body) {
       const labels = c.Labels ?? {};
       if (labels[LABEL_INSTANCE] !== this.ctx.instance) continue; // the filter did this; a second look costs nothing
@@ -515,7 +763,8 @@ export class DockerScheduler implements Scheduler {
         }
         continue;
       }
-      const alive = c.State === 'running' || c.State === 'restarting' || c.State === 'paused';
+      const paused = c.State === 'paused';
+      const alive = c.State === 'running' || c.State === 'restarting' || paused;
       let r = this.ids.get(c.Id) ?? this.replicas.get(name);
       if (!r) {
         const createdAt = (c.Created ?? 0) * 1000;
@@ -523,17 +772,22 @@ export class DockerScheduler implements Scheduler {
           name,
           id: c.Id,
           service,
-          state: alive ? 'running' : 'stopping',
+          // A paused one is adopted frozen, as it is: never unpaused by being found.
+          state: paused ? 'frozen' : alive ? 'running' : 'stopping',
           createdAt,
           adopted: true,
         });
+        r.paused = paused;
         r.startedAt = createdAt;
-        if (alive) adopted++;
+        if (paused) adoptedFrozen++;
+        else if (alive) adopted++;
         else this.stop(r); // ours, and no longer running: it only holds capacity
         this.notify(service);
       } else {
         if (r.id === undefined) this.setId(r, c.Id);
-        if (!alive && r.state === 'running' && !r.busy) this.exited(r, undefined);
+        const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < started;
+        if (!alive && (r.state === 'running' || r.state === 'frozen') && settled) this.exited(r, undefined);
+        else if (alive && settled && r.paused !== paused) this.pausedBehindOurBack(r, paused);
       }
       seen.add(r);
     }
@@ -545,6 +799,21 @@ export class DockerScheduler implements Scheduler {
       if (r.state === 'stopping' && !r.stopQueued) this.stop(r, true);
     }
     if (adopted > 0) this.ctx.logger.log('info', `adopted ${adopted} running container(s)`);
+    if (adoptedFrozen > 0)
+      this.ctx.logger.log('info', `adopted ${adoptedFrozen} frozen (paused) container(s)`);
+  }
+
+  /** One extra listing soon (coalesced), while the stream is up; a broken stream lists again anyway. */
+  private relist(): void {
+    if (this.relisting || this.closed) return;
+    this.relisting = true;
+    setTimeout(() => {
+      this.relisting = false;
+      if (this.closed || this.down) return;
+      this.sync(this.stopping.signal).catch((error: unknown) => {
+        this.ctx.logger.log('warn', `cannot list containers: ${errorMessage(error)}`);
+      });
+    }, 20).unref();
   }
 
   private onEvent(e: EngineEvent): void {
@@ -553,7 +822,13 @@ export class DockerScheduler implements Scheduler {
     if (attributes[LABEL_INSTANCE] !== this.ctx.instance) return;
     const id = e.Actor?.ID ?? e.id ?? '';
     const r = this.ids.get(id) ?? (attributes.name ? this.replicas.get(attributes.name) : undefined);
-    if (!r) return; // a labelled container we did not make or list: the next listing adopts it
+    if (!r) {
+      // A labelled container we did not make or list: made by a microscaler that died with its create or
+      // start in flight (the engine finishes those), or by another instance sharing the name. List again
+      // at once to adopt it (or remove it, if it never started), so it neither runs nor sits untracked.
+      if (e.Action === 'create' || e.Action === 'start') this.relist();
+      return;
+    }
     if (r.id === undefined && id !== '') this.setId(r, id);
     switch (e.Action) {
       case 'start':
@@ -564,12 +839,56 @@ export class DockerScheduler implements Scheduler {
         }
         break;
       case 'die':
+        r.paused = false; // a dead container is not frozen: it holds capacity as stopping until removed
         if (r.state !== 'stopping') this.exited(r, attributes.exitCode);
+        else this.notify(r.service);
         break;
+      case 'pause':
+      case 'unpause': {
+        // Ours (in flight, or what we already believe) say nothing new. Otherwise it is someone's
+        // `docker pause`/`unpause`, or a late event of ours: ask the engine which.
+        const paused = e.Action === 'pause';
+        if (r.busy || r.freezeOps > 0 || r.paused === paused) break;
+        void this.recheckPaused(r);
+        break;
+      }
       case 'destroy':
         this.drop(r);
         break;
     }
+  }
+
+  /** Asks the engine whether a container is paused, and takes its word unless we acted on it meanwhile. */
+  private async recheckPaused(r: Replica): Promise<void> {
+    const asked = this.ctx.clock.now();
+    try {
+      const { body } = await this.api.request<{ State?: { Running?: boolean; Paused?: boolean } }>(
+        'GET',
+        `/containers/${r.id}/json`,
+        { signal: this.stopping.signal, timeoutMs: 10_000 },
+      );
+      const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < asked;
+      const paused = body.State?.Paused === true;
+      if (body.State?.Running && settled && r.paused !== paused) this.pausedBehindOurBack(r, paused);
+    } catch {
+      // gone (its destroy event drops it) or the engine is away (the next listing reconciles)
+    }
+  }
+
+  /** Someone else paused or unpaused one of ours: report it as it is (frozen, or running again). */
+  private pausedBehindOurBack(r: Replica, paused: boolean): void {
+    if (this.replicas.get(r.name) !== r) return;
+    r.paused = paused;
+    if (paused && r.state === 'running') r.state = 'frozen';
+    else if (!paused && r.state === 'frozen') r.state = 'running';
+    this.ctx.logger.log(
+      'info',
+      `container ${r.name} of ${r.service} was ${paused ? 'paused' : 'unpaused'} from outside`,
+      {
+        service: r.service,
+      },
+    );
+    this.notify(r.service);
   }
 
   /** A container died that we did not stop: remove it (it holds capacity until then) so it is replaced. */
@@ -584,7 +903,10 @@ export class DockerScheduler implements Scheduler {
         service: r.service,
       },
     );
-    if (ran < CRASH_WINDOW_MS)
+    // A frozen one killed from outside says nothing about how the service starts.
+    if (r.state === 'frozen') {
+      // nothing to learn
+    } else if (ran < CRASH_WINDOW_MS)
       this.fail(r.service, `containers of ${r.service} exit right after starting${code}`);
     else this.failures.delete(r.service);
     this.stop(r);
@@ -609,6 +931,28 @@ export class DockerScheduler implements Scheduler {
 /** Read through a call, so the compiler does not assume the state is what it was before an await. */
 function isStopping(r: Replica): boolean {
   return r.state === 'stopping';
+}
+
+function isWarming(r: Replica): boolean {
+  return r.state === 'warming';
+}
+
+function isStarting(r: Replica): boolean {
+  return r.state === 'starting';
+}
+
+type Counts = { -readonly [K in keyof Required<Observed>]: number };
+
+/** Where a replica counts: a pause in flight still holds a cpu; a paused one being removed holds memory only. */
+function counted(r: Replica): keyof Counts {
+  switch (r.state) {
+    case 'frozen':
+      return r.paused ? 'frozen' : 'running';
+    case 'stopping':
+      return r.paused ? 'frozen' : 'stopping';
+    default:
+      return r.state;
+  }
 }
 
 /** `<instance>-<service>-<time><random>`: unique, sortable, and valid as a container name. */

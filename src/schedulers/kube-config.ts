@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { errorMessage } from '../core/errors.js';
-import type { KubeConnection } from './kube-client.js';
+import type { KubeConnection } from '../infra/kube-client.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 

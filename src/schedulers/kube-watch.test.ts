@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FakeKubeApi } from '../../test/fakes/kube-api.js';
+import { KubeClient } from '../infra/kube-client.js';
 import { systemClock } from '../infra/system-clock.js';
-import { KubeClient } from './kube-client.js';
 import { PodWatch } from './kube-watch.js';
 
 let api: FakeKubeApi;

@@ -7,7 +7,7 @@
 // history) means list again. Errors back off from 100 ms to 5 s.
 import { errorMessage } from '../core/errors.js';
 import type { Clock, Logger } from '../core/ports.js';
-import { KubeApiError, type KubeClient } from './kube-client.js';
+import { KubeApiError, type KubeClient } from '../infra/kube-client.js';
 
 interface WatchEvent {
   readonly type?: string;

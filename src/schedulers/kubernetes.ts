@@ -16,8 +16,8 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
+import { KubeApiError, KubeClient } from '../infra/kube-client.js';
 import { LABEL_INSTANCE, LABEL_SERVICE } from './docker-labels.js';
-import { KubeApiError, KubeClient } from './kube-client.js';
 import { type KubeTarget, resolveKubeTarget } from './kube-config.js';
 import { PodWatch } from './kube-watch.js';
 

@@ -140,7 +140,14 @@ test('starts replicas, scale is idempotent, scale-down stops the newest first', 
   assert.deepEqual(pidsOf(s), three, 'idempotent: no new replicas');
 
   await s.scale('web', 1, 'test');
-  assert.deepEqual((await s.observe()).get('web'), { running: 1, starting: 0, stopping: 2 });
+  // Read at once: a stopped sleep exits within moments, and observe() may let that happen first.
+  assert.deepEqual(
+    s
+      .list()
+      .map((r) => r.state)
+      .sort(),
+    ['running', 'stopping', 'stopping'],
+  );
   assert.deepEqual(
     s
       .list()
@@ -334,7 +341,7 @@ test('stale records are removed and their pids never signalled', async (t) => {
 
   const ctx = context();
   const s = await ProcessScheduler.create({ stateDir: dir }, ctx);
-  assert.deepEqual(records(dir), ['junk.json'], 'stale records removed, garbage left alone');
+  assert.deepEqual(records(dir), ['junk.json.corrupt'], 'stale records removed, garbage set aside');
   assert.ok(ctx.logs.some((e) => e.level === 'warn' && e.message.includes('junk.json')));
   assert.deepEqual((await s.observe()).get('web'), { running: 0, starting: 0, stopping: 0 });
 
@@ -344,7 +351,7 @@ test('stale records are removed and their pids never signalled', async (t) => {
   await s.close();
   for (const pid of pids) assert.equal(alive(pid), false);
   assert.ok(alive(stranger.pid) && alive(impostor.pid), 'unrelated processes are never signalled');
-  await rm(join(replicas, 'junk.json'));
+  await rm(join(replicas, 'junk.json.corrupt'));
   assert.deepEqual(records(dir), []);
 });
 
@@ -418,4 +425,170 @@ test('the default state directory follows XDG and refuses instance names that ar
   );
   assert.throws(() => defaultStateDir('../etc', {}), /name:/);
   assert.throws(() => defaultStateDir('..', {}), /name:/);
+});
+
+/** Spawns a sleep labelled as replica `id` of `service`, as microscaler would, without any record. */
+async function labelledSleep(id: string, service = 'web', instance = 'test'): Promise<ChildProcess> {
+  const child = spawn('sleep', ['30'], {
+    stdio: 'ignore',
+    detached: true,
+    env: {
+      ...process.env,
+      MICROSCALER_INSTANCE: instance,
+      MICROSCALER_SERVICE: service,
+      MICROSCALER_REPLICA: id,
+    },
+  });
+  await once(child, 'spawn');
+  return child;
+}
+
+test('two schedulers on one state folder: B adopts what A started after B, can stop it, and A sees it go', async (t) => {
+  const { dir, pids } = await stateDir(t);
+  const a = await ProcessScheduler.create({ stateDir: dir }, context());
+  const b = await ProcessScheduler.create({ stateDir: dir }, context());
+  await a.scale('web', 3, 'leader');
+  const started = pidsOf(a, pids).sort();
+  // B knew nothing when it started; one observe later it knows all three, each once.
+  assert.deepEqual((await b.observe()).get('web'), { running: 3, starting: 0, stopping: 0 });
+  assert.deepEqual(pidsOf(b).sort(), started);
+  assert.ok(b.list().every((r) => r.adopted));
+  assert.deepEqual((await b.observe()).get('web'), { running: 3, starting: 0, stopping: 0 }, 'adopted once');
+
+  // B (say, after a take-over) scales down: it signals A's children, A sees them exit.
+  const signalled: string[] = [];
+  const unwatch = a.watch((s) => signalled.push(s));
+  await b.scale('web', 1, 'follower took over');
+  await held(waitFor('the two stops, seen by B', () => b.list().length === 1));
+  await held(waitFor('A to see them exit', () => a.list().length === 1));
+  unwatch();
+  assert.ok(signalled.includes('web'));
+  assert.deepEqual(
+    a.list().map((r) => r.pid),
+    b.list().map((r) => r.pid),
+    'both keep the same survivor',
+  );
+  await waitFor('records of stopped replicas removed', () => records(dir).length === 1);
+  // A starts one more; B adopts it; B stops everything (A's children included).
+  await a.scale('web', 2, 'leader again');
+  pidsOf(a, pids);
+  assert.deepEqual((await b.observe()).get('web'), { running: 2, starting: 0, stopping: 0 });
+  await a.close();
+  await stopAllAndCheck(b, dir, pids);
+});
+
+test('a pending record (microscaler died between spawn and pid) is adopted through the environment; one without a process is removed when old', async (t) => {
+  const { dir, pids } = await stateDir(t);
+  const replicas = join(dir, 'replicas');
+  await mkdir(replicas, { recursive: true });
+  const pending = (id: string, startedAt: number, writer?: { pid: number; startTime: number }) =>
+    writeFile(
+      join(replicas, `${id}.json`),
+      JSON.stringify({ id, service: 'web', instance: 'test', command: ['sleep', '30'], startedAt, writer }),
+    );
+  const deadWriter = spawn('true');
+  await once(deadWriter, 'exit');
+  assert.ok(deadWriter.pid);
+  const orphan = await labelledSleep('orphan-1');
+  assert.ok(orphan.pid);
+  pids.add(orphan.pid);
+  await pending('orphan-1', Date.now());
+  await pending('young-1', Date.now()); // being spawned by someone else right now, perhaps
+  await pending('old-1', Date.now() - 60_000); // its writer died before the spawn
+  // Its writer is dead, and long enough ago that a spawn it began would have exec'd: removed at once.
+  await pending('orphaned-1', Date.now() - 2000, { pid: deadWriter.pid, startTime: 1 });
+  // The writer lives (the test runner stands in for another instance): kept while young.
+  const self = { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? 0 };
+  await pending('writing-1', Date.now() - 2000, self);
+
+  const ctx = context();
+  const s = await ProcessScheduler.create({ stateDir: dir }, ctx);
+  assert.deepEqual((await s.observe()).get('web'), { running: 1, starting: 0, stopping: 0 });
+  assert.deepEqual(pidsOf(s), [orphan.pid]);
+  assert.deepEqual(
+    records(dir),
+    ['orphan-1.json', 'writing-1.json', 'young-1.json'],
+    'old and orphaned pending records removed',
+  );
+  const completed = JSON.parse(readFileSync(join(replicas, 'orphan-1.json'), 'utf8')) as { pid: number };
+  assert.equal(completed.pid, orphan.pid, 'the record is completed with the pid');
+  await s.scale('web', 1, 'same n');
+  assert.deepEqual(pidsOf(s), [orphan.pid], 'no duplicate');
+  await rm(join(replicas, 'young-1.json'));
+  await rm(join(replicas, 'writing-1.json'));
+  await stopAllAndCheck(s, dir, pids);
+});
+
+test('corrupt or truncated records never break start-up and are never trusted; a replica behind one is found by its environment', async (t) => {
+  const { dir, pids } = await stateDir(t);
+  const replicas = join(dir, 'replicas');
+  await mkdir(replicas, { recursive: true });
+  const behind = await labelledSleep('trunc-1');
+  assert.ok(behind.pid);
+  pids.add(behind.pid);
+  // Truncated half-way, as after a crash of the machine; an empty file; a record claiming pid 1.
+  const full = JSON.stringify({
+    id: 'trunc-1',
+    service: 'web',
+    instance: 'test',
+    pid: behind.pid,
+    startTime: readProcStat(behind.pid)?.startTime,
+    command: ['sleep', '30'],
+    startedAt: Date.now(),
+  });
+  await writeFile(join(replicas, 'trunc-1.json'), full.slice(0, full.length / 2));
+  await writeFile(join(replicas, 'empty-1.json'), '');
+  await writeFile(
+    join(replicas, 'init-1.json'),
+    JSON.stringify({
+      id: 'init-1',
+      service: 'web',
+      instance: 'test',
+      pid: 1,
+      startTime: 0,
+      command: [],
+      startedAt: 1,
+    }),
+  );
+  await writeFile(join(replicas, 'left.json.abc123.tmp'), '{"id":');
+
+  const ctx = context();
+  const s = await ProcessScheduler.create({ stateDir: dir }, ctx);
+  assert.deepEqual((await s.observe()).get('web'), { running: 1, starting: 0, stopping: 0 });
+  assert.deepEqual(pidsOf(s), [behind.pid]);
+  assert.deepEqual(records(dir), [
+    'empty-1.json.corrupt',
+    'init-1.json.corrupt', // pid 1 is no replica's pid: the record is not believed
+    'left.json.abc123.tmp', // young: perhaps another instance's write in progress
+    'trunc-1.json', // completed again from the process's environment
+  ]);
+  assert.ok(ctx.logs.some((e) => e.level === 'warn' && e.message.includes('empty-1.json')));
+  // Scans after start-up do not warn again about what they set aside.
+  const warnings = ctx.logs.filter((e) => e.level === 'warn').length;
+  await s.observe();
+  await s.observe();
+  assert.equal(ctx.logs.filter((e) => e.level === 'warn').length, warnings);
+  await s.scale('web', 2, 'test');
+  pidsOf(s, pids);
+  await s.stopAll();
+  await s.close();
+  for (const pid of pids) assert.equal(alive(pid), false);
+  await waitFor("the stopped replicas' records to go", () => records(dir).length === 3);
+  assert.deepEqual(records(dir), ['empty-1.json.corrupt', 'init-1.json.corrupt', 'left.json.abc123.tmp']);
+});
+
+test('a replica stopped before its spawn never runs', async (t) => {
+  const { dir, pids } = await stateDir(t);
+  const s = await ProcessScheduler.create({ stateDir: dir }, context());
+  const scaling = s.scale('web', 2, 'test');
+  // stopAll as soon as they are tracked: they are still writing their pending records (or just spawned).
+  while (s.list().length < 2) await new Promise((r) => setImmediate(r));
+  const beforeSpawn = s.list().filter((r) => r.pid === undefined).length;
+  await s.stopAll();
+  await scaling;
+  pidsOf(s, pids);
+  assert.ok(beforeSpawn > 0, 'the stop came before a spawn');
+  assert.deepEqual((await s.observe()).get('web'), { running: 0, starting: 0, stopping: 0 });
+  assert.deepEqual(records(dir), []);
+  await stopAllAndCheck(s, dir, pids);
 });

@@ -10,17 +10,40 @@
 // deleted and the process never signalled. A verified replica of a service that is no longer configured is
 // left running and not owned (it may have been renamed): a warning says how to stop it.
 // close() leaves replicas running for the next run to adopt; stopAll() stops them.
+//
+// Crash safety: a replica's record is written *before* it is spawned, as a pending record (no pid yet),
+// and completed with the pid once it runs. So at every moment a replica that runs has a record: if
+// microscaler dies between the spawn and the pid, the next one finds the process by the replica id in its
+// environment (/proc/<pid>/environ). A record that cannot be written means no spawn (or, for the pid, an
+// immediate SIGKILL): a replica never runs untracked, e.g. when the disk is full.
+// Sharing a state folder (high availability): every observe re-reads the folder and adopts verified records
+// it does not know yet, so a follower that takes over knows every replica the old leader started.
+//
+// Freezing (warm replicas, freeze-based preemption): a replica is frozen with SIGSTOP to its process group
+// and thawed with SIGCONT; a frozen replica keeps its memory and gets no CPU. A frozen replica that is
+// removed gets SIGKILL at once (no thaw, no grace: a stopped process cannot handle SIGTERM anyway). The
+// record says `frozen: true`, written before the SIGSTOP and rewritten after the SIGCONT, but /proc has the
+// last word: on adoption a replica whose process is stopped (state 'T' in /proc/<pid>/stat, or 'D' for a
+// shell stopped while it waited on a vfork child, see isGroupStopped) is frozen, whatever its record says,
+// and one that runs is running. So a crash between the record and the signal
+// can neither lose a frozen replica nor thaw one. Replicas run in a session of their own, so their process
+// group is orphaned from the start: the kernel's SIGHUP+SIGCONT to a group that *becomes* orphaned with
+// stopped members never fires when microscaler dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
+
+/** What a service name may be (src/config/schema.ts): safe in a file name. */
+const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export const processSettingsSchema = z.strictObject({ stateDir: z.string().min(1).optional() });
 export type ProcessSettings = z.infer<typeof processSettingsSchema>;
@@ -31,20 +54,45 @@ const NAME = /^[a-z0-9][a-z0-9-]*$/;
 const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const DEFAULT_GRACE_MS = 5000;
 const POLL_MS = 100;
+/**
+ * A pending record whose process cannot be found is removed once it is this old: its writer died before
+ * the spawn (or the spawn failed). Younger ones may belong to another instance that is spawning right now.
+ */
+const PENDING_STALE_MS = 10_000;
+/**
+ * ...or sooner, once its writer (a microscaler process, recorded in it) is gone and this much time has
+ * passed: a spawn the writer began before dying has exec'd long before (uv_spawn takes milliseconds).
+ */
+const PENDING_ORPHAN_MS = 1000;
+/** Temporary files of a record write that died half-way are removed at start-up once this old. */
+const TMP_STALE_MS = 60_000;
+/** How long a freeze waits for the replica to show as stopped in /proc (it is usually a few ms). */
+const FREEZE_WAIT_MS = 1000;
+/** How long a scale call waits for frozen (or warming) replicas it removed with SIGKILL to be gone. */
+const REMOVE_WAIT_MS = 2000;
 
 const recordSchema = z.object({
   id: z.string().regex(NAME),
   service: z.string().regex(NAME),
   instance: z.string(),
-  pid: z.number().int().gt(1),
-  startTime: z.number().int().nonnegative(),
+  /** Absent in a pending record: written before the spawn, completed once the process runs. */
+  pid: z.number().int().gt(1).optional(),
+  startTime: z.number().int().nonnegative().optional(),
   command: z.array(z.string()),
   startedAt: z.number(),
+  /** The microscaler process that wrote it (pid and start time), so a reader knows whether it still lives. */
+  writer: z.object({ pid: z.number().int(), startTime: z.number().int() }).optional(),
+  /** Set while the replica is frozen (SIGSTOP). Informative: on adoption /proc decides. */
+  frozen: z.boolean().optional(),
 });
 /** What `<stateDir>/replicas/<id>.json` holds. */
 export type ReplicaRecord = z.infer<typeof recordSchema>;
 
-export type ReplicaState = 'starting' | 'running' | 'stopping';
+/**
+ * starting, running: active. warming: being started (or frozen) to join the warm pool, not yet stopped.
+ * frozen: stopped with SIGSTOP. stopping: going away (a frozen one that is removed stays frozen till gone).
+ */
+export type ReplicaState = 'starting' | 'running' | 'stopping' | 'warming' | 'frozen';
 
 /** One replica as list() reports it. */
 export interface ReplicaInfo {
@@ -60,15 +108,24 @@ export interface ReplicaInfo {
 interface Replica {
   readonly id: string;
   readonly service: string;
-  readonly pid: number | undefined;
+  /** Undefined until spawned. */
+  pid: number | undefined;
   /** Field 22 of /proc/<pid>/stat: tells this process apart from a later one with a reused pid. */
-  readonly startTime: number | undefined;
+  startTime: number | undefined;
   readonly startedAt: number;
   /** Start order within this instance: breaks ties between replicas started in the same millisecond. */
   readonly seq: number;
   state: ReplicaState;
-  /** Absent for adopted replicas: they are not our children, so liveness comes from /proc. */
-  readonly child: ChildProcess | undefined;
+  /** Absent for adopted replicas (and before the spawn): liveness of adopted ones comes from /proc. */
+  child: ChildProcess | undefined;
+  /** Adopted from a record (started by another microscaler), not spawned by this one. */
+  readonly adopted: boolean;
+  /** What its record says it runs (kept for the rewrites that freezing makes). */
+  readonly command: readonly string[];
+  /** SIGSTOP sent and no SIGCONT since: stop() then kills it without a thaw. */
+  frozen: boolean;
+  /** A freeze under way (record, SIGSTOP, wait for 'T'); one at a time. */
+  freezing?: Promise<void>;
   killTimer?: NodeJS.Timeout;
   /** The record write; resolves to its error, if any (never rejects). Removal waits for it. */
   saved: Promise<Error | undefined>;
@@ -89,8 +146,8 @@ export function defaultStateDir(instance: string, env: NodeJS.ProcessEnv = proce
   return join(base, 'microscaler', instance);
 }
 
-/** State and start time of a process, from /proc/<pid>/stat; undefined when there is no such process. */
-export function readProcStat(pid: number): { state: string; startTime: number } | undefined {
+/** State, process group and start time of a process, from /proc/<pid>/stat; undefined when there is none. */
+export function readProcStat(pid: number): { state: string; startTime: number; pgrp: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -101,9 +158,55 @@ export function readProcStat(pid: number): { state: string; startTime: number } 
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const state = fields[0];
   const startTime = Number(fields[19]); // field 22
+  const pgrp = Number(fields[2]); // field 5
   if (!state || !Number.isInteger(startTime)) return undefined;
-  return { state, startTime };
+  return { state, startTime, pgrp };
 }
+
+/** Children of a process (all its threads'), from /proc/<pid>/task/<tid>/children. */
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+        .split(' ')
+        .filter((x) => x !== '')
+        .map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Whether a replica (the leader of its process group) is stopped by SIGSTOP, as /proc tells: its state is
+ * 'T'; or it is 'D' waiting for a vfork child that was stopped before its exec (what a shell such as dash
+ * does), i.e. a process of its group below it is 'T'.
+ */
+export function isGroupStopped(pid: number): boolean {
+  const stat = readProcStat(pid);
+  if (stat?.state === 'T') return true;
+  if (stat?.state !== 'D') return false;
+  const queue = childrenOf(pid);
+  for (let seen = 0; queue.length > 0 && seen < 64; seen++) {
+    const child = queue.shift() as number;
+    const s = readProcStat(child);
+    if (s?.pgrp !== pid) continue;
+    if (s.state === 'T') return true;
+    if (s.state === 'D') queue.push(...childrenOf(child));
+  }
+  return false;
+}
+
+/** This microscaler process, as pending records name their writer. */
+const SELF = ((stat) => (stat ? { pid: process.pid, startTime: stat.startTime } : undefined))(
+  readProcStat(process.pid),
+);
 
 function isAlive(pid: number, startTime: number | undefined): boolean {
   const stat = readProcStat(pid);
@@ -116,6 +219,60 @@ function readEnviron(pid: number): Set<string> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A record examined at adoption: a verified live replica, and what its record said. */
+interface Examined {
+  readonly id: string;
+  readonly service: string;
+  readonly pid: number;
+  readonly startTime: number;
+  readonly startedAt: number;
+  readonly command: readonly string[];
+  /** The record says frozen (on adoption /proc decides; the record is then brought in line). */
+  readonly recordFrozen: boolean;
+}
+
+/** A live replica process found by the variables in its environment. */
+interface FoundProcess {
+  readonly pid: number;
+  readonly startTime: number;
+  readonly service: string;
+}
+
+/**
+ * Every live process whose environment says it is a replica of this instance, by replica id. A replica's
+ * own children inherit its environment: the group leader (the replica itself, spawned detached) wins,
+ * else the oldest.
+ */
+function replicasInProc(instance: string): Map<string, FoundProcess> {
+  const found = new Map<string, FoundProcess & { leader: boolean }>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return new Map();
+  }
+  const mark = `MICROSCALER_INSTANCE=${instance}`;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const env = readEnviron(pid);
+    if (!env?.has(mark)) continue;
+    let id: string | undefined;
+    let service: string | undefined;
+    for (const v of env) {
+      if (v.startsWith('MICROSCALER_REPLICA=')) id = v.slice(20);
+      else if (v.startsWith('MICROSCALER_SERVICE=')) service = v.slice(20);
+    }
+    const stat = readProcStat(pid);
+    if (!id || !service || !stat || stat.state === 'Z') continue;
+    const leader = stat.pgrp === pid;
+    const seen = found.get(id);
+    if (seen && (seen.leader || (!leader && seen.startTime <= stat.startTime))) continue;
+    found.set(id, { pid, startTime: stat.startTime, service, leader });
+  }
+  return new Map([...found].map(([id, { pid, startTime, service }]) => [id, { pid, startTime, service }]));
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -138,9 +295,15 @@ export class ProcessScheduler implements Scheduler {
   private readonly runs: ReadonlyMap<string, RunSpec>;
   private readonly replicas = new Map<string, Replica>();
   private readonly subscribers = new Set<(service: string) => void>();
+  /** Record files that a scan looked at and will not look at again (foreign, unowned, unreadable). */
+  private readonly skipped = new Set<string>();
+  private readonly warned = new Set<string>();
+  /** Record deletions under way; close() waits for them. */
+  private readonly removals = new Set<Promise<unknown>>();
   private seq = 0;
   private closed = false;
   private ready: Promise<void> | undefined;
+  private scanning: Promise<void> | undefined;
   private dirsReady: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
 
@@ -158,49 +321,123 @@ export class ProcessScheduler implements Scheduler {
 
   /** Adopts the replicas recorded in the state directory. Idempotent. */
   init(): Promise<void> {
-    this.ready ??= this.adopt();
+    this.ready ??= this.removeStaleTmp().then(() => this.scan());
     return this.ready;
   }
 
   async observe(_signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
     await this.init();
+    await this.scan(); // records another instance (an old leader) wrote since
     this.pollAdopted();
+    this.syncFrozen();
     const counts = new Map<string, Record<ReplicaState, number>>();
-    for (const s of this.ctx.services) counts.set(s.name, { starting: 0, running: 0, stopping: 0 });
+    for (const s of this.ctx.services) {
+      counts.set(s.name, { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 });
+    }
     for (const r of this.replicas.values()) {
       const c = counts.get(r.service);
-      if (c) c[r.state]++;
+      // A frozen replica being removed still holds its memory, and no CPU, until it is gone.
+      if (c) c[r.state === 'stopping' && r.frozen ? 'frozen' : r.state]++;
     }
-    return counts;
+    // frozen and warming only when there are some: a service that never freezes looks as it always did.
+    return new Map(
+      [...counts].map(([name, { starting, running, stopping, warming, frozen }]) => [
+        name,
+        {
+          running,
+          starting,
+          stopping,
+          ...(frozen > 0 ? { frozen } : {}),
+          ...(warming > 0 ? { warming } : {}),
+        },
+      ]),
+    );
   }
 
-  async scale(service: string, replicas: number, reason: string): Promise<void> {
+  /** This back-end freezes replicas with SIGSTOP and thaws them with SIGCONT. */
+  readonly freezes = true;
+
+  /**
+   * Converges to `replicas` active (starting + running) replicas and, when `frozen` is given, to `frozen`
+   * frozen ones (counting those warming); see the Scheduler port. Without `frozen`, frozen and warming
+   * replicas are left as they are. Resolves once thaws, freezes and removals of frozen replicas are done
+   * and new replicas run (warming ones frozen); surplus active replicas are stopped in the background.
+   */
+  async scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void> {
     this.assertOpen();
     const run = this.runs.get(service);
     if (!NAME.test(service) || !run) throw new Error(`process scheduler: unknown service "${service}"`);
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new RangeError(`process scheduler: cannot scale "${service}" to ${replicas} replicas`);
     }
-    await this.init();
-    // Newest first: surplus replicas are taken from the front.
-    const live = [...this.replicas.values()]
-      .filter((r) => r.service === service && r.state !== 'stopping')
-      .sort((a, b) => b.startedAt - a.startedAt || b.seq - a.seq);
-
-    if (live.length > replicas) {
-      const surplus = live.slice(0, live.length - replicas);
-      this.ctx.logger.log('info', `stopping ${surplus.length} replica(s) of ${service}`, { service, reason });
-      for (const r of surplus) this.stop(r);
-      return;
+    if (frozen !== undefined && (!Number.isInteger(frozen) || frozen < 0)) {
+      throw new RangeError(`process scheduler: cannot keep ${frozen} frozen replicas of "${service}"`);
     }
-    if (live.length === replicas) return;
+    await this.init();
+    await this.scan();
+    this.syncFrozen();
+    const mine = [...this.replicas.values()].filter((r) => r.service === service);
+    // Newest first: surplus replicas are taken from the front.
+    const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
+    const active = mine.filter((r) => r.state === 'starting' || r.state === 'running').sort(newestFirst);
+    const log = (what: string, count: number) => {
+      if (count > 0) {
+        this.ctx.logger.log('info', `${what} ${count} replica(s) of ${service}`, { service, reason });
+      }
+    };
 
-    await this.ensureDirs();
-    const count = replicas - live.length;
-    this.ctx.logger.log('info', `starting ${count} replica(s) of ${service}`, { service, reason });
-    const results = await Promise.allSettled(Array.from({ length: count }, () => this.start(service, run)));
+    const work: Promise<void>[] = [];
+    let cold = 0;
+    let warm = 0;
+    if (frozen === undefined) {
+      if (active.length > replicas) {
+        const surplus = active.slice(0, active.length - replicas);
+        log('stopping', surplus.length);
+        for (const r of surplus) this.stop(r);
+        return;
+      }
+      cold = replicas - active.length;
+    } else {
+      // Oldest first: a thaw resumes the replica that has done the most work.
+      const frozenOnes = mine.filter((r) => r.state === 'frozen').sort((a, b) => -newestFirst(a, b));
+      const warming = mine.filter((r) => r.state === 'warming').sort(newestFirst);
+      if (replicas > active.length) {
+        const thawed = frozenOnes.splice(0, Math.min(replicas - active.length, frozenOnes.length));
+        log('thawing', thawed.length);
+        for (const r of thawed) this.thaw(r);
+        cold = replicas - active.length - thawed.length;
+      } else if (replicas < active.length) {
+        const surplus = active.slice(0, active.length - replicas);
+        const room = Math.max(0, frozen - frozenOnes.length - warming.length);
+        // The oldest of the surplus (the end of the list) are frozen; the newest are stopped.
+        const toFreeze = surplus.splice(Math.max(0, surplus.length - room));
+        log('freezing', toFreeze.length);
+        log('stopping', surplus.length);
+        for (const r of surplus) this.stop(r);
+        for (const r of toFreeze) work.push(this.freeze(r));
+        warming.push(...toFreeze);
+      }
+      const pool = frozenOnes.length + warming.length;
+      if (pool > frozen) {
+        // Warming ones first (they hold nothing yet), then the newest frozen; never thawed, never graced.
+        const removed = [...warming, ...frozenOnes.sort(newestFirst)].slice(0, pool - frozen);
+        log('removing frozen', removed.length);
+        for (const r of removed) this.kill(r);
+        work.push(waitGone(removed, REMOVE_WAIT_MS));
+      }
+      warm = Math.max(0, frozen - pool);
+    }
+    if (cold + warm > 0) await this.ensureDirs();
+    log('starting', cold);
+    log('warming', warm);
+    const starts = [
+      ...Array.from({ length: cold }, () => this.start(service, run, false)),
+      ...Array.from({ length: warm }, () => this.start(service, run, true)),
+    ];
+    const results = await Promise.allSettled([...work, ...starts]);
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length > 0) {
+      const count = starts.length;
       const more = failed.length > 1 ? ` (${failed.length} of ${count} replicas failed)` : '';
       throw new Error(`${errorMessage(failed[0])}${more}`);
     }
@@ -215,7 +452,11 @@ export class ProcessScheduler implements Scheduler {
     };
   }
 
-  /** Stops timers and forgets subscribers. Replicas keep running, so that the next run adopts them. */
+  /**
+   * Stops timers and forgets subscribers, once the record removals under way are done (so that an exit
+   * right after a drain leaves no record of a replica that is gone). Replicas keep running, so that the
+   * next run adopts them.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.subscribers.clear();
@@ -224,12 +465,14 @@ export class ProcessScheduler implements Scheduler {
       clearTimeout(r.killTimer);
       r.child?.unref();
     }
+    await Promise.all(this.removals);
   }
 
   /** Stops every replica this instance started or adopted; resolves once they have all exited. */
   async stopAll(): Promise<void> {
     this.assertOpen();
     await this.init();
+    await this.scan();
     const all = [...this.replicas.values()];
     for (const r of all) this.stop(r);
     await Promise.all(all.map((r) => r.gone));
@@ -243,7 +486,7 @@ export class ProcessScheduler implements Scheduler {
       pid: r.pid,
       state: r.state,
       startedAt: r.startedAt,
-      adopted: r.child === undefined,
+      adopted: r.adopted,
     }));
   }
 
@@ -275,8 +518,15 @@ export class ProcessScheduler implements Scheduler {
     return this.dirsReady;
   }
 
-  /** Spawns one replica; resolves once it has started and its record is written. */
-  private async start(service: string, run: RunSpec): Promise<void> {
+  /**
+   * Starts one replica: its pending record first, then the spawn, then the record with its pid. Resolves
+   * once it runs and its record is complete (and, for a `warm` one, once it is frozen); rejects (with
+   * nothing left running) otherwise.
+   */
+  private async start(service: string, run: RunSpec, warm: boolean): Promise<void> {
+    // The name becomes part of a log file's path: only a validated name may (the config allows no other).
+    if (!SAFE_NAME.test(service))
+      throw new Error(`process scheduler: refusing service name ${JSON.stringify(service)}`);
     const command = run.command ?? [];
     const file = command[0];
     if (!file) throw new Error(`process scheduler: service "${service}" has no run.command`);
@@ -285,13 +535,45 @@ export class ProcessScheduler implements Scheduler {
       new Error(
         `process scheduler: cannot start a replica of "${service}" (command ${JSON.stringify(command)}${where}): ${why}`,
       );
+    const noRecord = (error: Error) =>
+      failure(`cannot write its record in ${this.recordsDir}: ${error.message}`);
 
     const id = newId();
+    const r = this.track({
+      id,
+      service,
+      pid: undefined,
+      startTime: undefined,
+      startedAt: Date.now(),
+      state: warm ? 'warming' : 'starting',
+      child: undefined,
+      adopted: false,
+      command,
+      frozen: false,
+    });
+    const pending: ReplicaRecord = {
+      id,
+      service,
+      instance: this.ctx.instance,
+      command: [...command],
+      startedAt: r.startedAt,
+      ...(SELF ? { writer: SELF } : {}),
+    };
+    // The record before the process: a replica that runs always has one, even if we die right after.
+    r.saved = this.writeRecord(pending);
+    const pendingError = await r.saved;
+    if (pendingError || isStopping(r) || this.closed) {
+      await this.remove(r);
+      if (pendingError) throw noRecord(pendingError);
+      return; // stopped (or closed) before it was spawned: nothing to run
+    }
+
     const logPath = join(this.logsDir, `${service}-${id}.log`);
     let logFd: number;
     try {
       logFd = openSync(logPath, 'a');
     } catch (error) {
+      await this.remove(r);
       throw failure(`cannot open log ${logPath}: ${errorMessage(error)}`);
     }
     let child: ChildProcess;
@@ -309,6 +591,7 @@ export class ProcessScheduler implements Scheduler {
         stdio: ['ignore', logFd, logFd],
       });
     } catch (error) {
+      await this.remove(r);
       throw failure(errorMessage(error));
     } finally {
       closeSync(logFd); // the child holds its own copy
@@ -317,30 +600,16 @@ export class ProcessScheduler implements Scheduler {
 
     // Everything below up to `await` runs in this turn, before 'spawn' or 'error' can fire.
     const pid = child.pid;
-    const r = this.track({
-      id,
-      service,
-      pid,
-      // The exec has happened by now (or failed); an exited child stays a zombie until we reap it.
-      startTime: pid === undefined ? undefined : readProcStat(pid)?.startTime,
-      startedAt: Date.now(),
-      state: 'starting',
-      child,
-    });
+    r.child = child;
+    r.pid = pid;
+    // uv_spawn returns after the exec (or its failure); an exited child stays a zombie until we reap it.
+    r.startTime = pid === undefined ? undefined : readProcStat(pid)?.startTime;
     if (pid !== undefined) {
       const startTime = r.startTime;
       r.saved =
         startTime === undefined
           ? Promise.resolve(new Error(`cannot read /proc/${pid}/stat`))
-          : this.writeRecord({
-              id,
-              service,
-              instance: this.ctx.instance,
-              pid,
-              startTime,
-              command: [...command],
-              startedAt: r.startedAt,
-            });
+          : this.writeRecord({ ...pending, pid, startTime });
     }
 
     let spawned = false;
@@ -356,27 +625,41 @@ export class ProcessScheduler implements Scheduler {
           this.ctx.logger.log('warn', `replica ${id} of ${service}: ${error.message}`, { service, id, pid });
           return;
         }
-        this.remove(r);
         void rm(logPath, { force: true }).catch(() => {}); // empty: the command never ran
-        rej(failure(error.message));
+        void this.remove(r).then(() => rej(failure(error.message)));
       });
     });
     child.once('exit', (code, signal) => {
       this.logGone(r, { code, signal });
-      this.remove(r);
+      void this.remove(r);
     });
 
     await started;
     const saveError = await r.saved;
     if (saveError) {
-      // Without a record a restart could not adopt it: better not to run it at all.
-      this.stop(r);
-      throw failure(`cannot write its record in ${this.recordsDir}: ${saveError.message}`);
+      // Its record has no pid: a restart would still find it by its environment, but a replica we could
+      // not record is not one we want; it goes at once, without a grace period.
+      this.kill(r);
+      throw noRecord(saveError);
     }
+    // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
+    if (r.state === 'warming') await this.freeze(r);
   }
 
   private track(
-    fields: Pick<Replica, 'id' | 'service' | 'pid' | 'startTime' | 'startedAt' | 'state' | 'child'>,
+    fields: Pick<
+      Replica,
+      | 'id'
+      | 'service'
+      | 'pid'
+      | 'startTime'
+      | 'startedAt'
+      | 'state'
+      | 'child'
+      | 'adopted'
+      | 'command'
+      | 'frozen'
+    >,
   ): Replica {
     let markGone = () => {};
     const gone = new Promise<void>((res) => {
@@ -389,7 +672,8 @@ export class ProcessScheduler implements Scheduler {
 
   private async writeRecord(record: ReplicaRecord): Promise<Error | undefined> {
     const path = join(this.recordsDir, `${record.id}.json`);
-    const tmp = `${path}.tmp`;
+    // A name of its own: two instances sharing the folder may write the same record at once.
+    const tmp = `${path}.${randomBytes(3).toString('hex')}.tmp`;
     try {
       await writeFile(tmp, `${JSON.stringify(record)}\n`);
       await rename(tmp, path); // atomic: a reader sees the whole record or none
@@ -400,11 +684,21 @@ export class ProcessScheduler implements Scheduler {
     }
   }
 
-  /** SIGTERM to the group now, SIGKILL after the service's grace period. Does not wait. */
+  /**
+   * SIGTERM to the group now, SIGKILL after the service's grace period; a frozen replica gets SIGKILL at
+   * once, without a thaw. Does not wait.
+   */
   private stop(r: Replica): void {
     if (r.state === 'stopping' || this.replicas.get(r.id) !== r) return;
     r.state = 'stopping';
     r.child?.ref(); // keep the event loop alive until its exit arrives (stopAll waits for it)
+    if (r.frozen) {
+      // A stopped process would only act on SIGTERM once thawed, and a removed frozen replica is never
+      // thawed: its work is given up, its memory freed at once.
+      this.signal(r, 'SIGKILL');
+      if (!r.child) this.startPolling();
+      return;
+    }
     this.signal(r, 'SIGTERM');
     const grace = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
     r.killTimer = setTimeout(() => {
@@ -417,6 +711,121 @@ export class ProcessScheduler implements Scheduler {
       this.signal(r, 'SIGKILL');
     }, grace);
     if (!r.child) this.startPolling();
+  }
+
+  /** Stops a replica without a grace period. */
+  private kill(r: Replica): void {
+    const frozen = r.frozen;
+    this.stop(r);
+    if (!frozen) this.signal(r, 'SIGKILL');
+  }
+
+  /**
+   * Freezes a replica: it leaves the active count at once (as `warming` until stopped), its record says
+   * frozen, then SIGSTOP to its group, then a wait (bounded) until /proc shows it stopped. A replica not
+   * spawned yet is frozen by its start() once it runs. Never rejects.
+   */
+  private freeze(r: Replica): Promise<void> {
+    if (this.replicas.get(r.id) !== r || r.state === 'stopping' || r.state === 'frozen') {
+      return Promise.resolve();
+    }
+    r.state = 'warming';
+    if (r.pid === undefined) return Promise.resolve(); // start() freezes it once spawned
+    r.freezing ??= this.doFreeze(r).finally(() => {
+      r.freezing = undefined;
+    });
+    return r.freezing;
+  }
+
+  private async doFreeze(r: Replica): Promise<void> {
+    // The record first: a crash right after it leaves a running replica that says frozen, and adoption
+    // trusts /proc (running); the other order could leave a stopped one that says running (also fine).
+    const error = await this.persist(r, true);
+    if (error) {
+      this.ctx.logger.log('warn', `cannot record replica ${r.id} as frozen: ${error.message}`, {
+        service: r.service,
+      });
+    }
+    if (this.replicas.get(r.id) !== r || !isWarming(r) || r.pid === undefined) return;
+    r.frozen = true; // from here on a removal is a SIGKILL without a thaw
+    this.signal(r, 'SIGSTOP');
+    const stopped = await waitStopped(r.pid, r.startTime, FREEZE_WAIT_MS);
+    if (this.replicas.get(r.id) !== r || !isWarming(r)) return;
+    if (!stopped && !isAlive(r.pid, r.startTime)) return; // died meanwhile: its exit (or the poll) removes it
+    r.state = 'frozen';
+    this.notify(r.service);
+  }
+
+  /** Thaws a frozen replica: SIGCONT to its group, then its record (in the background). */
+  private thaw(r: Replica): void {
+    if (this.replicas.get(r.id) !== r || r.state !== 'frozen') return;
+    this.signal(r, 'SIGCONT');
+    r.frozen = false;
+    r.state = 'running';
+    this.notify(r.service);
+    // After the signal: a crash in between leaves a running replica that says frozen; /proc wins.
+    void this.persist(r, false).then((error) => {
+      if (error) this.ctx.logger.log('warn', `cannot record replica ${r.id} as thawed: ${error.message}`);
+    });
+  }
+
+  /**
+   * Rewrites a spawned replica's record with `frozen`, after the writes before it (never after its
+   * removal: a late write would resurrect the record). Resolves to the write's error, if any.
+   */
+  private persist(r: Replica, frozen: boolean): Promise<Error | undefined> {
+    const write = r.saved.then(() => {
+      if (this.replicas.get(r.id) !== r || r.pid === undefined || r.startTime === undefined) return undefined;
+      return this.writeRecord({
+        id: r.id,
+        service: r.service,
+        instance: this.ctx.instance,
+        pid: r.pid,
+        startTime: r.startTime,
+        command: [...r.command],
+        startedAt: r.startedAt,
+        ...(frozen ? { frozen: true } : {}),
+      });
+    });
+    r.saved = write;
+    return write;
+  }
+
+  /**
+   * /proc has the last word: a frozen replica that runs again (a SIGCONT from someone else) counts as
+   * running, and a running one that is stopped (a SIGSTOP from elsewhere, or another instance sharing the
+   * state folder froze it) as frozen. Replicas in the middle of a freeze, thaw or stop are left alone.
+   */
+  private syncFrozen(): void {
+    for (const r of this.replicas.values()) {
+      if ((r.state !== 'frozen' && r.state !== 'running') || r.pid === undefined) continue;
+      const stat = readProcStat(r.pid);
+      if (!stat || stat.startTime !== r.startTime || stat.state === 'Z') continue;
+      const stopped = isGroupStopped(r.pid);
+      if (r.state === 'running' && stopped) {
+        this.ctx.logger.log('warn', `replica ${r.id} of ${r.service} is stopped: counted as frozen`, {
+          service: r.service,
+          pid: r.pid,
+        });
+        r.frozen = true;
+        r.state = 'frozen';
+      } else if (r.state === 'frozen' && !stopped && (stat.state === 'R' || stat.state === 'S')) {
+        this.ctx.logger.log(
+          'warn',
+          `replica ${r.id} of ${r.service} was frozen and runs again: counted as running`,
+          {
+            service: r.service,
+            pid: r.pid,
+          },
+        );
+        r.frozen = false;
+        r.state = 'running';
+      } else {
+        continue;
+      }
+      void this.persist(r, r.frozen);
+      this.notify(r.service);
+    }
   }
 
   /** Signals the replica's process group. Only ever called for a pid we spawned or verified. */
@@ -446,17 +855,20 @@ export class ProcessScheduler implements Scheduler {
     }
   }
 
-  /** Forgets a replica that is gone, deletes its record, and tells the subscribers. */
-  private remove(r: Replica): void {
-    if (this.replicas.get(r.id) !== r) return;
+  /**
+   * Forgets a replica that is gone, deletes its record, and tells the subscribers. Resolves once the
+   * record is deleted (never rejects).
+   */
+  private remove(r: Replica): Promise<unknown> {
+    if (this.replicas.get(r.id) !== r) return r.saved;
     this.replicas.delete(r.id);
     clearTimeout(r.killTimer);
     r.child?.unref();
     r.markGone();
     const path = join(this.recordsDir, `${r.id}.json`);
-    // After the write settles, or a late write would resurrect the record.
-    r.saved = r.saved.then(async (writeError) => {
-      if (writeError) return writeError;
+    // After the write settles, or a late write would resurrect the record. A failed write may still have
+    // left the pending record: it goes too (removing needs no free space).
+    r.saved = r.saved.then(async () => {
       try {
         await rm(path, { force: true });
       } catch (error) {
@@ -464,7 +876,11 @@ export class ProcessScheduler implements Scheduler {
       }
       return undefined;
     });
+    const removal = r.saved;
+    this.removals.add(removal);
+    void removal.then(() => this.removals.delete(removal));
     this.notify(r.service);
+    return removal;
   }
 
   private logGone(r: Replica, fields: Record<string, unknown> = {}): void {
@@ -490,6 +906,12 @@ export class ProcessScheduler implements Scheduler {
     }
   }
 
+  private warnOnce(key: string, message: string, fields?: Record<string, unknown>): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.ctx.logger.log('warn', message, fields);
+  }
+
   /** Adopted replicas are not our children (no 'exit' event): look them up in /proc. */
   private pollAdopted(): void {
     let stopping = false;
@@ -497,7 +919,7 @@ export class ProcessScheduler implements Scheduler {
       if (r.child || r.pid === undefined) continue;
       if (!isAlive(r.pid, r.startTime)) {
         this.logGone(r);
-        this.remove(r);
+        void this.remove(r);
       } else if (r.state === 'stopping') {
         stopping = true;
       }
@@ -512,70 +934,228 @@ export class ProcessScheduler implements Scheduler {
     this.pollTimer ??= setInterval(() => this.pollAdopted(), POLL_MS);
   }
 
-  private async adopt(): Promise<void> {
+  /** Removes temporary files of record writes that died half-way (a crash between write and rename). */
+  private async removeStaleTmp(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.recordsDir);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names.filter((n) => n.endsWith('.tmp'))) {
+      const path = join(this.recordsDir, name);
+      try {
+        if (now - (await stat(path)).mtimeMs > TMP_STALE_MS) await rm(path, { force: true });
+      } catch {
+        // gone meanwhile, or not ours to remove: harmless either way
+      }
+    }
+  }
+
+  /** One scan at a time; callers that come while one runs wait for it. */
+  private scan(): Promise<void> {
+    this.scanning ??= this.scanRecords().finally(() => {
+      this.scanning = undefined;
+    });
+    return this.scanning;
+  }
+
+  /**
+   * Adopts the records in the state directory that this instance does not know yet: at start-up, those a
+   * previous run left; later, those another instance sharing the folder wrote. Costs one readdir when
+   * nothing is new.
+   */
+  private async scanRecords(): Promise<void> {
     let names: string[];
     try {
       names = await readdir(this.recordsDir);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') {
-        this.ctx.logger.log(
-          'warn',
-          `cannot read replica records in ${this.recordsDir}: ${errorMessage(error)}`,
-        );
+        this.warnOnce('readdir', `cannot read replica records in ${this.recordsDir}: ${errorMessage(error)}`);
       }
       return;
     }
-    const adopted: ReplicaRecord[] = [];
-    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      const path = join(this.recordsDir, name);
-      let record: ReplicaRecord;
-      try {
-        record = recordSchema.parse(JSON.parse(await readFile(path, 'utf8')));
-        if (`${record.id}.json` !== name) throw new Error(`id "${record.id}" does not match the file name`);
-      } catch (error) {
-        this.ctx.logger.log('warn', `skipping unreadable replica record ${path}`, {
-          error: errorMessage(error),
+    const fresh = names
+      .filter((n) => n.endsWith('.json') && !this.skipped.has(n) && !this.replicas.has(n.slice(0, -5)))
+      .sort();
+    if (fresh.length === 0) return;
+    let inProc: Map<string, FoundProcess> | undefined;
+    const findById = (id: string) => {
+      inProc ??= replicasInProc(this.ctx.instance);
+      return inProc.get(id);
+    };
+    const adopted: Replica[] = [];
+    for (const name of fresh) {
+      const found = await this.examine(name, findById);
+      if (found && !this.closed && !this.replicas.has(found.id)) {
+        // /proc decides, not the record: stopped ('T') is frozen, anything else runs. Never signalled here,
+        // so a frozen replica is never thawed by its adoption.
+        const stopped = isGroupStopped(found.pid);
+        const r = this.track({
+          id: found.id,
+          service: found.service,
+          pid: found.pid,
+          startTime: found.startTime,
+          startedAt: found.startedAt,
+          state: stopped ? 'frozen' : 'running',
+          child: undefined,
+          adopted: true,
+          command: found.command,
+          frozen: stopped,
         });
-        continue;
+        adopted.push(r);
+        // A crash between a record write and its signal: the record is brought in line with /proc.
+        if (found.recordFrozen !== stopped) void this.persist(r, stopped);
       }
-      if (record.instance !== this.ctx.instance) {
-        this.ctx.logger.log(
-          'warn',
-          `skipping replica record ${path} of another instance "${record.instance}"`,
-        );
-        continue;
-      }
-      if (!this.verify(record)) {
-        // Exited, or its pid now belongs to an unrelated process: never signal it, just forget it.
-        this.ctx.logger.log('info', `removing stale replica record ${path}`, { pid: record.pid });
-        await rm(path, { force: true }).catch((error: unknown) => {
-          this.ctx.logger.log('warn', `cannot remove stale replica record ${path}: ${errorMessage(error)}`);
-        });
-        continue;
-      }
-      if (!this.runs.has(record.service)) {
-        // Perhaps renamed in the config: stopping it could lose work, so it is left alone and not owned.
-        this.ctx.logger.log(
-          'warn',
-          `replica ${record.id} of service "${record.service}", which is not in the config, is left running; stop it with kill -TERM -${record.pid}`,
-          { service: record.service, pid: record.pid, record: path },
-        );
-        continue;
-      }
-      adopted.push(record);
-    }
-    adopted.sort((a, b) => a.startedAt - b.startedAt);
-    for (const { id, service, pid, startTime, startedAt } of adopted) {
-      this.track({ id, service, pid, startTime, startedAt, state: 'running', child: undefined });
     }
     if (adopted.length > 0) {
-      this.ctx.logger.log('info', `adopted ${adopted.length} running replica(s) from ${this.recordsDir}`);
+      const frozen = adopted.filter((r) => r.frozen).length;
+      this.ctx.logger.log(
+        'info',
+        `adopted ${adopted.length - frozen} running and ${frozen} frozen replica(s) from ${this.recordsDir}`,
+      );
+      for (const service of new Set(adopted.map((r) => r.service))) this.notify(service);
+    }
+  }
+
+  /**
+   * Decides about one record file: a verified live replica to adopt, or nothing (stale records are removed,
+   * corrupt ones set aside; neither is ever trusted nor its pid signalled).
+   */
+  private async examine(
+    name: string,
+    findById: (id: string) => FoundProcess | undefined,
+  ): Promise<Examined | undefined> {
+    const path = join(this.recordsDir, name);
+    const id = name.slice(0, -5);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') {
+        this.skipped.add(name);
+        this.warnOnce(path, `skipping unreadable replica record ${path}: ${errorMessage(error)}`);
+      }
+      return undefined; // ENOENT: removed since the readdir (its replica is gone)
+    }
+    if (this.replicas.has(id)) return undefined; // our own, started meanwhile
+
+    let record: ReplicaRecord | undefined;
+    let why = '';
+    try {
+      record = recordSchema.parse(JSON.parse(text));
+      if (record.id !== id) throw new Error(`id "${record.id}" does not match the file name`);
+    } catch (error) {
+      record = undefined;
+      why = errorMessage(error);
+    }
+
+    if (!record) {
+      // Half-written (a crash of the machine, a full disk) or edited by hand: its content is not trusted.
+      // The process it stood for, if any, is still found by the replica id in its environment.
+      const live = NAME.test(id) ? findById(id) : undefined;
+      if (live && this.runs.has(live.service)) {
+        this.ctx.logger.log(
+          'warn',
+          `replica record ${path} is corrupt; its replica runs (pid ${live.pid}), adopted`,
+          {
+            error: why,
+          },
+        );
+        await this.rewrite(id, live, [], Date.now());
+        return { id, ...live, startedAt: Date.now(), command: [], recordFrozen: false };
+      }
+      this.skipped.add(name);
+      const aside = `${path}.corrupt`;
+      this.ctx.logger.log(
+        'warn',
+        `replica record ${path} is corrupt and no replica runs under its id: moved to ${aside}`,
+        {
+          error: why,
+        },
+      );
+      await rename(path, aside).catch(() => {});
+      return undefined;
+    }
+
+    if (record.instance !== this.ctx.instance) {
+      this.skipped.add(name);
+      this.warnOnce(path, `skipping replica record ${path} of another instance "${record.instance}"`);
+      return undefined;
+    }
+
+    let live: FoundProcess | undefined;
+    if (record.pid === undefined || record.startTime === undefined) {
+      // Pending: written before a spawn whose writer may have died before completing it.
+      live = findById(id);
+      if (live && live.service !== record.service) live = undefined;
+      if (!live) {
+        const age = Date.now() - record.startedAt;
+        const writer = record.writer;
+        const orphan = writer !== undefined && !isAlive(writer.pid, writer.startTime);
+        if (age > PENDING_STALE_MS || (orphan && age > PENDING_ORPHAN_MS)) {
+          await this.removeStale(path, undefined);
+        }
+        return undefined; // perhaps being spawned by another instance right now: look again next time
+      }
+      if (this.runs.has(record.service)) await this.rewrite(id, live, record.command, record.startedAt);
+    } else if (this.verify(record)) {
+      live = { pid: record.pid, startTime: record.startTime, service: record.service };
+    } else {
+      // Exited, or its pid now belongs to an unrelated process: never signal it, just forget it.
+      await this.removeStale(path, record.pid);
+      return undefined;
+    }
+
+    if (!this.runs.has(record.service)) {
+      // Perhaps renamed in the config: stopping it could lose work, so it is left alone and not owned.
+      this.skipped.add(name);
+      this.ctx.logger.log(
+        'warn',
+        `replica ${id} of service "${record.service}", which is not in the config, is left running; stop it with kill -TERM -${live.pid}`,
+        { service: record.service, pid: live.pid, record: path },
+      );
+      return undefined;
+    }
+    return {
+      id,
+      ...live,
+      startedAt: record.startedAt,
+      command: record.command,
+      // A pending record was just rewritten (without the flag): what is on disk now.
+      recordFrozen:
+        record.pid === undefined || record.startTime === undefined ? false : record.frozen === true,
+    };
+  }
+
+  /** Completes the record of a replica found through its environment (best effort: it is adopted anyway). */
+  private async rewrite(id: string, live: FoundProcess, command: string[], startedAt: number) {
+    const error = await this.writeRecord({
+      id,
+      service: live.service,
+      instance: this.ctx.instance,
+      pid: live.pid,
+      startTime: live.startTime,
+      command,
+      startedAt,
+    });
+    if (error) this.ctx.logger.log('warn', `cannot complete replica record ${id}: ${error.message}`);
+  }
+
+  private async removeStale(path: string, pid: number | undefined): Promise<void> {
+    this.ctx.logger.log('info', `removing stale replica record ${path}`, { pid });
+    try {
+      await rm(path, { force: true });
+    } catch (error) {
+      this.skipped.add(path.slice(this.recordsDir.length + 1));
+      this.ctx.logger.log('warn', `cannot remove stale replica record ${path}: ${errorMessage(error)}`);
     }
   }
 
   /** Same process as recorded (pid and start time), alive, and carrying our labels in its environment. */
   private verify(record: ReplicaRecord): boolean {
-    if (!isAlive(record.pid, record.startTime)) return false;
+    if (record.pid === undefined || !isAlive(record.pid, record.startTime)) return false;
     const env = readEnviron(record.pid);
     const labels = [
       `MICROSCALER_INSTANCE=${this.ctx.instance}`,
@@ -584,4 +1164,37 @@ export class ProcessScheduler implements Scheduler {
     ];
     return env !== undefined && labels.every((label) => env.has(label));
   }
+}
+
+/** Read through a call, so the compiler does not assume the state is what it was before an await. */
+function isStopping(r: Replica): boolean {
+  return r.state === 'stopping';
+}
+
+function isWarming(r: Replica): boolean {
+  return r.state === 'warming';
+}
+
+/** Polls /proc until the replica is stopped (isGroupStopped): true, or false once gone or after `ms`. */
+async function waitStopped(pid: number, startTime: number | undefined, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const stat = readProcStat(pid);
+    if (!stat || stat.state === 'Z' || stat.startTime !== startTime) return false;
+    if (isGroupStopped(pid)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(1);
+  }
+}
+
+/** Resolves once every replica is gone, or after `ms` (they still count until then). */
+async function waitGone(replicas: readonly Replica[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(replicas.map((r) => r.gone)),
+    new Promise<void>((res) => {
+      timer = setTimeout(res, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -14,6 +14,8 @@ import { SwarmScheduler, swarmSettingsSchema } from './swarm.js';
 
 interface BackEnd<S extends z.ZodObject> {
   readonly schema: S;
+  /** Can freeze replicas (warm pools, preempt: freeze): its scheduler says `freezes`. */
+  readonly freezes?: true;
   create(settings: z.infer<S>, ctx: SchedulerContext): Promise<Scheduler>;
 }
 
@@ -25,10 +27,12 @@ function backEnd<S extends z.ZodObject>(entry: BackEnd<S>): BackEnd<z.ZodObject>
 const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
   process: backEnd({
     schema: processSettingsSchema,
+    freezes: true,
     create: (settings, ctx) => ProcessScheduler.create(settings, ctx),
   }),
   docker: backEnd({
     schema: dockerSettingsSchema,
+    freezes: true,
     create: (settings, ctx) => DockerScheduler.create(settings, ctx),
   }),
   swarm: backEnd({
@@ -56,6 +60,13 @@ const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
 /** Each back-end's settings (everything in `scheduler:` but `type`), for the config schema. */
 export const schedulerSchemas: Readonly<Record<string, z.ZodObject>> = Object.fromEntries(
   Object.entries(backEnds).map(([type, entry]) => [type, entry.schema]),
+);
+
+/** The scheduler types that can freeze replicas, for the config's check of `warm` and `preempt: freeze`. */
+export const freezingSchedulers: ReadonlySet<string> = new Set(
+  Object.entries(backEnds)
+    .filter(([, entry]) => entry.freezes)
+    .map(([type]) => type),
 );
 
 /** Validates the settings and builds the back-end; a ConfigError names every problem. */

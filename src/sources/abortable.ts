@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { abortable as waitAbortable } from '../core/abortable.js';
 
 /** Why a read ended early; the message is what the source reports. */
 export class ReadAborted extends Error {
@@ -39,26 +40,5 @@ export function withTimeout(
  * through this so a read never outlives its signal; their late answer is dropped.
  */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {}); // its late failure must not become an unhandled rejection
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new ReadAborted('aborted');
+  return waitAbortable(promise, signal, () => new ReadAborted('aborted'));
 }

@@ -47,6 +47,7 @@ async function row(page: Page, service: string): Promise<Record<string, string>>
       'running',
       'starting',
       'stopping',
+      'warm',
       'reason',
     ];
     return Object.fromEntries(cols.map((c, i) => [c, tr.cells[i]?.textContent?.trim() ?? '']));

@@ -3,6 +3,7 @@
 // instance. The outage is reported, and afterwards the same containers are tracked: none duplicated, none lost.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { renderMetrics } from '../../src/api/prometheus.js';
 import { startInstance } from '../../src/cli/compose.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ControllerEvent } from '../../src/core/types.js';
@@ -69,6 +70,19 @@ services:
         events.some((e) => e.kind === 'error' && /unreachable/.test(e.message)),
       );
       await new Promise((r) => setTimeout(r, 1000)); // a few ticks with no engine: nothing may be forgotten
+      // Reported in the state, the live event log (GET /api/events) and the metrics, not only to listeners.
+      const down = instance.controller.snapshot();
+      assert.match(down.schedulerError ?? '', /docker engine unreachable/);
+      assert.ok(
+        down.services.every((x) => x.running === 2),
+        'the last known counts are kept, not zeroed',
+      );
+      assert.ok(
+        instance.controller.log.recent().some((e) => e.kind === 'error' && /unreachable/.test(e.message)),
+      );
+      const metricsDown = renderMetrics(down, instance.controller.metrics());
+      assert.match(metricsDown, /^microscaler_scheduler_up 0$/m);
+      assert.match(metricsDown, /^microscaler_observe_errors_total [1-9]\d*$/m);
 
       await engine.start();
       await waitFor('the recovery reported', () => events.some((e) => e.kind === 'recovered'), 30_000);
@@ -78,6 +92,14 @@ services:
       });
       await new Promise((r) => setTimeout(r, 1000));
       assert.deepEqual(await ids(), before, 'no container duplicated, replaced or lost');
+      const up = instance.controller.snapshot();
+      assert.equal(up.schedulerError, undefined, 'the outage cleared from the state');
+      assert.match(renderMetrics(up, instance.controller.metrics()), /^microscaler_scheduler_up 1$/m);
+      assert.ok(
+        instance.controller.log
+          .recent()
+          .some((e) => e.kind === 'recovered' && /scheduler: recovered/.test(e.message)),
+      );
     } finally {
       await instance.close({ drain: true });
       api.close();

@@ -23,12 +23,26 @@ export class FakeScheduler implements Scheduler {
   readonly calls: { service: string; replicas: number; reason: string }[] = [];
   /** Errors the next scale calls throw, in order. */
   failures: Error[] = [];
+  /** Errors the next observe calls throw, in order. */
+  observeFailures: Error[] = [];
+  /** How many of the next scale calls hang: they change nothing and do not settle until release(). */
+  hangScales = 0;
+  /** While set, observe calls hang until release(). */
+  hangObserve = false;
+  /** Calls hung now; release() lets them go on. */
+  private hung: (() => void)[] = [];
+  /** Scale calls that have begun and not settled, per service, and the most at once. */
+  private readonly open = new Map<string, number>();
+  mostOpenPerService = 0;
   /** Replicas start instantly when set. */
   instant = false;
 
   constructor(private readonly services: readonly string[]) {}
 
   async observe(): Promise<ReadonlyMap<string, Observed>> {
+    if (this.hangObserve) await new Promise<void>((resolve) => this.hung.push(resolve));
+    const failure = this.observeFailures.shift();
+    if (failure) throw failure;
     const out = new Map<string, Observed>();
     for (const s of this.services) out.set(s, this.count(s));
     return out;
@@ -49,6 +63,33 @@ export class FakeScheduler implements Scheduler {
 
   async scale(service: string, replicas: number, reason: string): Promise<void> {
     this.calls.push({ service, replicas, reason });
+    const open = (this.open.get(service) ?? 0) + 1;
+    this.open.set(service, open);
+    this.mostOpenPerService = Math.max(this.mostOpenPerService, open);
+    try {
+      if (this.hangScales > 0) {
+        this.hangScales--;
+        await new Promise<void>((resolve) => this.hung.push(resolve));
+      }
+      this.apply(service, replicas);
+    } finally {
+      this.open.set(service, (this.open.get(service) ?? 1) - 1);
+    }
+  }
+
+  /** Every hung call goes on: a hung scale lands late (applies its change), a hung observe answers. */
+  release(): void {
+    const hung = this.hung;
+    this.hung = [];
+    for (const go of hung) go();
+  }
+
+  /** How many calls hang now. */
+  get hanging(): number {
+    return this.hung.length;
+  }
+
+  private apply(service: string, replicas: number): void {
     const failure = this.failures.shift();
     if (failure) throw failure;
     const active = this.replicas.filter((r) => r.service === service && r.state !== 'stopping');

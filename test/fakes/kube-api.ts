@@ -1,7 +1,9 @@
 // A fake Kubernetes API server for the kubernetes back-end's tests: no real cluster can run here. Written from
 // the public API reference (apps/v1 Deployment and StatefulSet, their autoscaling/v1 `scale` subresource,
 // core/v1 Pod list and watch with label selectors, metav1 Status errors, optimistic concurrency on
-// resourceVersion, 410 Gone for a watch that resumes from a compacted version).
+// resourceVersion, 410 Gone for a watch that resumes from a compacted version), and coordination.k8s.io/v1
+// Lease objects (get, create, replace, delete; every write bumps resourceVersion, a write carrying a stale
+// one gets 409 Conflict, a create of an existing name 409 AlreadyExists).
 // It serves HTTPS with a CA made by openssl at start into a temporary folder, accepts a bearer token or a
 // client certificate signed by that CA, and plays the workload controllers: a scale change creates pods that
 // become ready after `readyDelayMs`, or marks the newest pods terminating (deletionTimestamp) and removes
@@ -39,6 +41,16 @@ interface FakeWorkload {
   serial: number;
 }
 
+/** A coordination.k8s.io/v1 Lease as stored: metadata kept by the server, spec as the client wrote it. */
+export interface FakeLease {
+  readonly namespace: string;
+  readonly name: string;
+  resourceVersion: string;
+  readonly uid: string;
+  readonly creationTimestamp: string;
+  spec: Record<string, unknown>;
+}
+
 export interface WorkloadInit {
   readonly kind?: Kind;
   readonly namespace?: string;
@@ -69,6 +81,12 @@ export class FakeKubeApi {
   readonly requests: string[] = [];
   /** Every accepted scale change: `kind/name=replicas`. */
   readonly patches: string[] = [];
+  /** Lease objects by `namespace/name`. */
+  readonly leases = new Map<string, FakeLease>();
+  /** The next N Lease PUTs are preceded by someone else's write to the Lease, so theirs are stale. */
+  foreignLeaseWrites = 0;
+  /** Requests bearing one of these tokens are never answered (a client cut off by a silent network). */
+  readonly stalledTokens = new Set<string>();
   /** Answer 403 Forbidden to every request when set. */
   forbidden = false;
   /** Delay before every answer (slow API server). */
@@ -324,6 +342,7 @@ export class FakeKubeApi {
     if (res.destroyed) return;
     const socket = req.socket as TLSSocket;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (token && this.stalledTokens.has(token)) return; // the connection stays open, silent, until stop()
     const byCert = socket.authorized && socket.getPeerCertificate()?.subject !== undefined;
     if (!(token && this.tokens.has(token)) && !byCert) {
       return this.#status(res, 401, 'Unauthorized', 'Unauthorized');
@@ -365,7 +384,100 @@ export class FakeKubeApi {
         items,
       });
     }
+    const leases = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(
+      url.pathname,
+    );
+    if (leases) return this.#lease(res, method, leases[1] ?? '', leases[2], text);
     return this.#status(res, 404, 'NotFound', 'the server could not find the requested resource');
+  }
+
+  /** Lease get (GET item), create (POST collection), replace (PUT item), delete (DELETE item). */
+  async #lease(
+    res: ServerResponse,
+    method: string,
+    ns: string,
+    name: string | undefined,
+    text: string,
+  ): Promise<void> {
+    const existing = name ? this.leases.get(`${ns}/${name}`) : undefined;
+    const notFound = () =>
+      this.#status(res, 404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`);
+    if (name && method === 'GET') return existing ? this.#json(res, 200, leaseJson(existing)) : notFound();
+    if (name && method === 'DELETE') {
+      if (!existing) return notFound();
+      this.leases.delete(`${ns}/${name}`);
+      return this.#json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+    }
+    if (!((method === 'POST' && !name) || (method === 'PUT' && name))) {
+      return this.#status(res, 405, 'MethodNotAllowed', `${method} is not allowed here`);
+    }
+    let body: { metadata?: { name?: unknown; resourceVersion?: unknown }; spec?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return this.#status(res, 400, 'BadRequest', 'invalid JSON');
+    }
+    const bodyName = body.metadata?.name;
+    if (typeof bodyName !== 'string' || bodyName === '' || (name && bodyName !== name)) {
+      return this.#status(
+        res,
+        400,
+        'BadRequest',
+        'the name of the object does not match the name on the URL',
+      );
+    }
+    const spec = (body.spec ?? {}) as Record<string, unknown>;
+    const duration = spec.leaseDurationSeconds;
+    if (
+      duration !== undefined &&
+      duration !== null &&
+      !(Number.isInteger(duration) && Number(duration) > 0)
+    ) {
+      return this.#status(
+        res,
+        422,
+        'Invalid',
+        `Lease.coordination.k8s.io "${bodyName}" is invalid: spec.leaseDurationSeconds: Invalid value: must be greater than 0`,
+      );
+    }
+    if (method === 'POST') {
+      if (this.leases.has(`${ns}/${bodyName}`)) {
+        return this.#status(
+          res,
+          409,
+          'AlreadyExists',
+          `leases.coordination.k8s.io "${bodyName}" already exists`,
+        );
+      }
+      const lease: FakeLease = {
+        namespace: ns,
+        name: bodyName,
+        resourceVersion: this.#bump(),
+        uid: `uid-${this.#version}`,
+        creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        spec,
+      };
+      this.leases.set(`${ns}/${bodyName}`, lease);
+      return this.#json(res, 201, leaseJson(lease));
+    }
+    // PUT: a Lease is not created on update; a resourceVersion in the body must be the current one.
+    if (!existing) return notFound();
+    if (this.foreignLeaseWrites > 0) {
+      this.foreignLeaseWrites--;
+      existing.resourceVersion = this.#bump();
+    }
+    const rv = body.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== existing.resourceVersion) {
+      return this.#status(
+        res,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on leases.coordination.k8s.io "${bodyName}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
+    existing.spec = spec;
+    existing.resourceVersion = this.#bump();
+    return this.#json(res, 200, leaseJson(existing));
   }
 
   #patchScale(req: IncomingMessage, res: ServerResponse, w: FakeWorkload, text: string): void {
@@ -446,6 +558,21 @@ export class FakeKubeApi {
   #status(res: ServerResponse, code: number, reason: string, message: string): void {
     this.#json(res, code, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code });
   }
+}
+
+function leaseJson(l: FakeLease): unknown {
+  return {
+    kind: 'Lease',
+    apiVersion: 'coordination.k8s.io/v1',
+    metadata: {
+      name: l.name,
+      namespace: l.namespace,
+      uid: l.uid,
+      resourceVersion: l.resourceVersion,
+      creationTimestamp: l.creationTimestamp,
+    },
+    spec: l.spec,
+  };
 }
 
 function key(kind: Kind, namespace: string, name: string): string {

@@ -1,8 +1,14 @@
 import type { Clock } from '../../src/core/ports.js';
 
-/** A clock that moves only when told: sleepers wake in time order as advance() passes their deadline. */
+/**
+ * A clock that moves only when told: sleepers wake in time order as advance() passes their deadline.
+ * wall() is the wall clock (what people read): it moves with now() and also jumps alone (jumpWall), as
+ * Date.now() does when the system time is set. jump() makes now() itself jump, for a Clock that breaks the
+ * contract (now() must not jump); sleepers keep the time they had left, as real timers do.
+ */
 export class ManualClock implements Clock {
   private t: number;
+  private wallOffset = 0;
   private sleepers: { at: number; wake: () => void }[] = [];
 
   constructor(start = 0) {
@@ -11,6 +17,21 @@ export class ManualClock implements Clock {
 
   now(): number {
     return this.t;
+  }
+
+  wall(): number {
+    return this.t + this.wallOffset;
+  }
+
+  /** The wall clock jumps by ms (negative: back); now() does not. */
+  jumpWall(ms: number): void {
+    this.wallOffset += ms;
+  }
+
+  /** now() (and wall()) jump by ms; sleepers keep their remaining time; nobody wakes. */
+  jump(ms: number): void {
+    this.t += ms;
+    for (const s of this.sleepers) s.at += ms;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
