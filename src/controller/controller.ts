@@ -584,7 +584,9 @@ export class Controller {
       } satisfies FrozenAdmitService;
     });
     const admitted = new Map<string, { replicas: number; frozen?: number }>();
-    if (this.freezing) {
+    // Without a service that freezes, the plain admission does the same (its frozen replicas, if any, count
+    // in full as stopping) for less.
+    if (this.effective.some((s) => this.freezes(s))) {
       const policies = new Map(this.effective.map((s) => [s.name, s]));
       for (const [name, t] of admitFrozen(items, this.opts.capacity)) {
         const policy = policies.get(name);

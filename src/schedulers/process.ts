@@ -31,8 +31,17 @@
 // stopped members never fires when microscaler dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +50,9 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
+
+/** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
+const FROZEN_SYNC_MS = 5000;
 
 /** What a service name may be (src/config/schema.ts): safe in a file name. */
 const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -329,7 +341,13 @@ export class ProcessScheduler implements Scheduler {
     await this.init();
     await this.scan(); // records another instance (an old leader) wrote since
     this.pollAdopted();
-    this.syncFrozen();
+    // Reading /proc for every replica on every tick costs more than the rest of the loop together: a stop
+    // or continue from elsewhere is seen within 5 s here, and at once by the next scale call.
+    const now = performance.now();
+    if (now - this.frozenSyncedAt >= FROZEN_SYNC_MS) {
+      this.frozenSyncedAt = now;
+      this.syncFrozen();
+    }
     const counts = new Map<string, Record<ReplicaState, number>>();
     for (const s of this.ctx.services) {
       counts.set(s.name, { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 });
@@ -375,7 +393,7 @@ export class ProcessScheduler implements Scheduler {
     }
     await this.init();
     await this.scan();
-    this.syncFrozen();
+    this.syncFrozen(service);
     const mine = [...this.replicas.values()].filter((r) => r.service === service);
     // Newest first: surplus replicas are taken from the front.
     const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
@@ -562,6 +580,9 @@ export class ProcessScheduler implements Scheduler {
     // The record before the process: a replica that runs always has one, even if we die right after.
     r.saved = this.writeRecord(pending);
     const pendingError = await r.saved;
+    // One turn of the event loop before the spawn: a stop that comes in the same burst (a scale-down right
+    // after the scale-up, an exit) cancels it, and no process is forked for nothing.
+    if (!pendingError) await new Promise((resolve) => setImmediate(resolve));
     if (pendingError || isStopping(r) || this.closed) {
       await this.remove(r);
       if (pendingError) throw noRecord(pendingError);
@@ -674,12 +695,14 @@ export class ProcessScheduler implements Scheduler {
     const path = join(this.recordsDir, `${record.id}.json`);
     // A name of its own: two instances sharing the folder may write the same record at once.
     const tmp = `${path}.${randomBytes(3).toString('hex')}.tmp`;
+    // Synchronous: a record is a few hundred bytes, and a burst of starts through the thread pool costs more
+    // (memory, mostly) than these microseconds of blocking.
     try {
-      await writeFile(tmp, `${JSON.stringify(record)}\n`);
-      await rename(tmp, path); // atomic: a reader sees the whole record or none
+      writeFileSync(tmp, `${JSON.stringify(record)}\n`);
+      renameSync(tmp, path); // atomic: a reader sees the whole record or none
       return undefined;
     } catch (error) {
-      await rm(tmp, { force: true }).catch(() => {});
+      rmSync(tmp, { force: true });
       return error instanceof Error ? error : new Error(String(error));
     }
   }
@@ -796,12 +819,18 @@ export class ProcessScheduler implements Scheduler {
    * running, and a running one that is stopped (a SIGSTOP from elsewhere, or another instance sharing the
    * state folder froze it) as frozen. Replicas in the middle of a freeze, thaw or stop are left alone.
    */
-  private syncFrozen(): void {
+  /** When observe last read every replica's state in /proc (performance.now()). */
+  private frozenSyncedAt = Number.NEGATIVE_INFINITY;
+
+  /** Counts replicas (of one service, or all) stopped by someone else as frozen, continued ones as running. */
+  private syncFrozen(service?: string): void {
     for (const r of this.replicas.values()) {
       if ((r.state !== 'frozen' && r.state !== 'running') || r.pid === undefined) continue;
+      if (service !== undefined && r.service !== service) continue;
       const stat = readProcStat(r.pid);
       if (!stat || stat.startTime !== r.startTime || stat.state === 'Z') continue;
-      const stopped = isGroupStopped(r.pid);
+      // 'T' is stopped; only a 'D' (a shell waiting on a stopped vfork child) needs a look at the group.
+      const stopped = stat.state === 'T' || (stat.state === 'D' && isGroupStopped(r.pid));
       if (r.state === 'running' && stopped) {
         this.ctx.logger.log('warn', `replica ${r.id} of ${r.service} is stopped: counted as frozen`, {
           service: r.service,
@@ -953,20 +982,41 @@ export class ProcessScheduler implements Scheduler {
     }
   }
 
-  /** One scan at a time; callers that come while one runs wait for it. */
+  /**
+   * One scan at a time; callers that come while one runs wait for it. Every tick calls this: when the
+   * folder has not changed (its mtime and ctime) since a scan that left nothing unknown, there is nothing
+   * to read, and observe() answers without waiting for the disk.
+   */
   private scan(): Promise<void> {
-    this.scanning ??= this.scanRecords().finally(() => {
-      this.scanning = undefined;
-    });
+    if (this.scanning) return this.scanning;
+    let mark: string | undefined;
+    try {
+      const st = statSync(this.recordsDir);
+      mark = `${st.mtimeMs}:${st.ctimeMs}`;
+    } catch {
+      mark = undefined; // missing or unreadable: scanRecords says so
+    }
+    if (mark !== undefined && mark === this.scannedMark) return Promise.resolve();
+    this.scanning = this.scanRecords()
+      .then((settled) => {
+        // Taken before the readdir: a record written since changes the mark, so it is read next time.
+        this.scannedMark = settled ? mark : undefined;
+      })
+      .finally(() => {
+        this.scanning = undefined;
+      });
     return this.scanning;
   }
+
+  /** The records folder's mtime and ctime at the last scan that left nothing unknown. */
+  private scannedMark: string | undefined;
 
   /**
    * Adopts the records in the state directory that this instance does not know yet: at start-up, those a
    * previous run left; later, those another instance sharing the folder wrote. Costs one readdir when
    * nothing is new.
    */
-  private async scanRecords(): Promise<void> {
+  private async scanRecords(): Promise<boolean> {
     let names: string[];
     try {
       names = await readdir(this.recordsDir);
@@ -974,12 +1024,12 @@ export class ProcessScheduler implements Scheduler {
       if (errorCode(error) !== 'ENOENT') {
         this.warnOnce('readdir', `cannot read replica records in ${this.recordsDir}: ${errorMessage(error)}`);
       }
-      return;
+      return false;
     }
     const fresh = names
       .filter((n) => n.endsWith('.json') && !this.skipped.has(n) && !this.replicas.has(n.slice(0, -5)))
       .sort();
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return true;
     let inProc: Map<string, FoundProcess> | undefined;
     const findById = (id: string) => {
       inProc ??= replicasInProc(this.ctx.instance);
@@ -1017,6 +1067,8 @@ export class ProcessScheduler implements Scheduler {
       );
       for (const service of new Set(adopted.map((r) => r.service))) this.notify(service);
     }
+    // Records still unknown (pending ones of a live writer, say) are looked at again on the next scan.
+    return false;
   }
 
   /**
