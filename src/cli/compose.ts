@@ -217,15 +217,19 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
         pushDemand: (service, value) => {
           if (!config.services.some((s) => s.name === service)) throw new UnknownServiceError(service);
           const override = overrides.get(service);
-          if (override) return override.set(value);
-          const source = sources.get(service);
-          if (!source || !isPushSource(source)) {
-            throw new NotPushableError(
-              service,
-              config.services.find((s) => s.name === service)?.source?.type,
-            );
+          if (override) override.set(value);
+          else {
+            const source = sources.get(service);
+            if (!source || !isPushSource(source)) {
+              throw new NotPushableError(
+                service,
+                config.services.find((s) => s.name === service)?.source?.type,
+              );
+            }
+            source.push(value);
           }
-          source.push(value);
+          // A pushed value is acted on at once, not at the end of the interval.
+          controller.nudge();
         },
         logger,
         ...(token ? { token } : {}),

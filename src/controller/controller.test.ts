@@ -247,4 +247,30 @@ describe('controller', () => {
     assert.equal(controller.snapshot().services.find((s) => s.name === 'web')?.error, undefined);
     assert.equal(controller.snapshot().services.find((s) => s.name === 'web')?.desired, 6);
   });
+  test('nudge(): the next tick runs at once instead of at the end of the interval, at most one per 10 ms', async () => {
+    const { scheduler, source, controller, clock } = setup();
+    source.value = 10;
+    const loop = controller.start();
+    await flush();
+    scheduler.finishStarts();
+    const reads = source.reads;
+    await clock.advance(20); // 20 ms into the 100 ms interval
+    source.value = 50; // web needs 5: a pushed value, say
+    controller.nudge();
+    await flush();
+    assert.equal(source.reads, reads + 1, 'no tick ran on the nudge');
+    assert.equal(controller.snapshot().services[0]?.desired, 5, 'not planned on the nudge');
+    assert.equal(scheduler.count('batch').stopping, 4, 'batch not preempted on the nudge');
+    // A storm of nudges right after that tick: nothing until 10 ms have passed since it started, then one.
+    for (let i = 0; i < 5; i++) {
+      controller.nudge();
+      await flush();
+    }
+    assert.equal(source.reads, reads + 1);
+    await clock.advance(10);
+    await flush();
+    assert.equal(source.reads, reads + 2);
+    await controller.stop();
+    await loop;
+  });
 });

@@ -69,6 +69,8 @@ export interface ControllerOptions {
 }
 
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 15_000;
+/** The shortest time between the starts of two ticks when pushes cut the interval short. */
+const NUDGE_GAP_MS = 10;
 export const DEFAULT_SCALE_TIMEOUT_MS = 60_000;
 
 /** A service as a running instance reports it, with whether it is paused. */
@@ -151,6 +153,10 @@ export class Controller {
    */
   private readonly abandoned = new Map<string, Set<{ readonly target: number }>>();
   private observeErrors = 0;
+  /** Resolves when nudge() cuts the loop's sleep short; made anew after each nudge. */
+  private woken: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private nudged = false;
   /** Scale calls settled so far (numbered in the order they settle). */
   private settles = 0;
   /**
@@ -390,8 +396,35 @@ export class Controller {
       // Clamped both ways: a clock that went back (it should not, see Clock.now) must not make this sleep
       // for as long as it went back.
       const rest = intervalMs - (clock.now() - started);
-      await clock.sleep(Math.min(intervalMs, Math.max(0, rest)), this.loop.signal);
+      if (!this.nudged) {
+        this.woken ??= new Promise((resolve) => {
+          this.wake = resolve;
+        });
+        // The timer of a sleep cut short by nudge() lapses on its own (no abort: that costs more per tick).
+        await Promise.race([
+          clock.sleep(Math.min(intervalMs, Math.max(0, rest)), this.loop.signal),
+          this.woken,
+        ]);
+      }
+      if (this.nudged) {
+        this.nudged = false;
+        this.woken = undefined;
+        this.wake = undefined;
+        // A storm of pushes must not become a storm of ticks: at most one every NUDGE_GAP_MS.
+        const gap = Math.min(intervalMs, NUDGE_GAP_MS) - (clock.now() - started);
+        if (gap > 0) await clock.sleep(gap, this.loop.signal);
+      }
     }
+  }
+
+  /**
+   * Runs the next tick now rather than at the end of the interval: a value was pushed, and waiting up to a
+   * tick for it is waiting for nothing. Ticks never overlap; a nudge during a tick makes the next one start
+   * as soon as it ends.
+   */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
   }
 
   /**
