@@ -127,10 +127,12 @@ function unsupported(mode: Mode): string | undefined {
   }
 }
 
+/** What `POST /api/services/web/demand` does: the value, and the loop nudged to act on it now. */
 function push(instance: Instance, value: number): void {
   const source = instance.sources.get('web');
   if (!source || !isPushSource(source)) throw new Error('web has no push source');
   source.push(value);
+  instance.controller.nudge();
 }
 
 async function microscaler(api: DockerApi, mode: Mode): Promise<Step> {
