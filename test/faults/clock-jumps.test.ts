@@ -43,6 +43,26 @@ class ValueSource implements Source {
   async close(): Promise<void> {}
 }
 
+/** A controller for web on a manual clock (wall and monotonic time apart) and an instant fake back-end. */
+function manual() {
+  const clock = new ManualClock(Date.UTC(2024, 0, 1));
+  const scheduler = new FakeScheduler(['web']);
+  scheduler.instant = true;
+  const source = new ValueSource(clock);
+  const controller = new Controller({
+    name: 'jumps',
+    capacity: { replicas: 10 },
+    intervalMs: 100,
+    readTimeoutMs: 1000,
+    services: [web],
+    sources: new Map([['web', source]]),
+    scheduler,
+    clock,
+    logger: silentLogger,
+  });
+  return { clock, scheduler, source, controller };
+}
+
 describe('clock jumps', { timeout: 30_000 }, () => {
   test('systemClock: now() does not jump with the wall clock; wall() does', () => {
     const now = systemClock.now();
@@ -112,21 +132,7 @@ describe('clock jumps', { timeout: 30_000 }, () => {
   });
 
   test('event and state times follow wall(); windows follow now()', async () => {
-    const clock = new ManualClock(Date.UTC(2024, 0, 1));
-    const scheduler = new FakeScheduler(['web']);
-    scheduler.instant = true;
-    const source = new ValueSource(clock);
-    const controller = new Controller({
-      name: 'jumps',
-      capacity: { replicas: 10 },
-      intervalMs: 100,
-      readTimeoutMs: 1000,
-      services: [web],
-      sources: new Map([['web', source]]),
-      scheduler,
-      clock,
-      logger: silentLogger,
-    });
+    const { clock, scheduler, source, controller } = manual();
     const tick = async () => {
       await controller.tick();
       await flush();
@@ -146,21 +152,7 @@ describe('clock jumps', { timeout: 30_000 }, () => {
   });
 
   test('a Clock whose now() itself jumps back: the loop keeps its interval and backoff its delay', async () => {
-    const clock = new ManualClock(Date.UTC(2024, 0, 1));
-    const scheduler = new FakeScheduler(['web']);
-    scheduler.instant = true;
-    const source = new ValueSource(clock);
-    const controller = new Controller({
-      name: 'jumps',
-      capacity: { replicas: 10 },
-      intervalMs: 100,
-      readTimeoutMs: 1000,
-      services: [web],
-      sources: new Map([['web', source]]),
-      scheduler,
-      clock,
-      logger: silentLogger,
-    });
+    const { clock, scheduler, controller } = manual();
     scheduler.failures = [new Error('no')];
     const running = controller.start();
     await flush();
