@@ -1,16 +1,23 @@
+import { fetchFollowing } from './http-redirect.js';
 import { safeUrl } from './redact.js';
 
 /** A URL split into what fetch accepts (no userinfo) and a Basic Authorization header for its userinfo. */
 export interface HttpTarget {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Follow a redirect to another origin (without the headers); by default it is an error. */
+  readonly followRedirects: boolean;
 }
 
 /**
  * fetch refuses URLs with credentials in them, so `http://user:pass@host/` becomes the bare URL and an
  * Authorization header. Explicit headers win over the URL's userinfo.
  */
-export function httpTarget(url: string, headers: Readonly<Record<string, string>> = {}): HttpTarget {
+export function httpTarget(
+  url: string,
+  headers: Readonly<Record<string, string>> = {},
+  followRedirects = false,
+): HttpTarget {
   const parsed = safeUrl(url);
   if (!parsed) throw new Error('invalid URL');
   const out: Record<string, string> = { accept: 'application/json' };
@@ -22,7 +29,7 @@ export function httpTarget(url: string, headers: Readonly<Record<string, string>
     parsed.password = '';
   }
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
-  return { url: parsed.toString(), headers: out };
+  return { url: parsed.toString(), headers: out, followRedirects };
 }
 
 /**
@@ -37,7 +44,7 @@ export async function getJson(
 ): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(target.url, { headers: target.headers, signal });
+    response = await fetchFollowing(target.url, target.headers, target.followRedirects, signal);
   } catch (error) {
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : error;
     throw new Error(describeFetchError(error));

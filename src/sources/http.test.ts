@@ -39,6 +39,10 @@ test('http: bad settings are config errors that name the field', async () => {
       { type: 'http', url: 'file:///etc/passwd', path: 'a' },
       ['source.url: must be a http:// or https:// URL with a host'],
     ],
+    [
+      { type: 'http', url: 'http://h', path: 'a', followRedirects: 'yes' },
+      ['source.followRedirects: expected true or false'],
+    ],
   ];
   for (const [spec, problems] of cases) {
     await assert.rejects(createSource(spec, fakeContext()), (error: unknown) => {
@@ -56,7 +60,7 @@ describe('http against a local HTTP server', () => {
   let depth = 0;
   let total = 0;
   let lastHeaders: IncomingHttpHeaders = {};
-  const routes: Record<string, () => [number, string, string?]> = {
+  const routes: Record<string, () => [number, string, string?, string?]> = {
     '/queue': () => [200, JSON.stringify({ queue: { depth, total }, string: String(depth) })],
     '/garbage': () => [200, JSON.stringify({ queue: { depth: 'lots', list: [1], nothing: null } })],
     '/html': () => [200, '<html>hello</html>', 'text/html'],
@@ -66,8 +70,11 @@ describe('http against a local HTTP server', () => {
     server = createServer((req, res) => {
       lastHeaders = req.headers;
       const route = routes[req.url ?? ''];
-      const [status, body, type] = route ? route() : [404, 'not found', 'text/plain'];
-      res.writeHead(status, { 'content-type': type ?? 'application/json' });
+      const [status, body, type, location] = route ? route() : [404, 'not found', 'text/plain'];
+      res.writeHead(status, {
+        'content-type': type ?? 'application/json',
+        ...(location === undefined ? {} : { location }),
+      });
       res.end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -166,6 +173,75 @@ describe('http against a local HTTP server', () => {
       assert.ok(!/s3cr3t|key-abc-123/.test(error), error);
     } finally {
       await source.close();
+    }
+  });
+
+  test('redirects: same origin keeps the headers; another origin is refused unless followRedirects, then gets none', async () => {
+    // A second server is another origin (another port): what a redirect to a foreign host looks like.
+    const seen: IncomingHttpHeaders[] = [];
+    const other = createServer((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ queue: { depth: 99 } }));
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherBase = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+    routes['/same'] = () => [302, '', 'text/plain', '/queue'];
+    routes['/away'] = () => [302, 'moved', 'text/plain', `${otherBase}/queue?token=abc`];
+    routes['/file'] = () => [301, '', 'text/plain', 'data:application/json,{"queue":{"depth":5}}'];
+    routes['/loop'] = () => [307, '', 'text/plain', '/loop'];
+    const secrets = {
+      url: `http://scaler:pw-9f8e7d@127.0.0.1:${port}`,
+      headers: { 'X-Api-Key': 'key-abc-123', Cookie: 'session=c00kie' },
+    };
+    const readAt = async (path: string, extra: Record<string, unknown> = {}) => {
+      const source = await createSource(
+        {
+          type: 'http',
+          url: `${secrets.url}${path}`,
+          path: 'queue.depth',
+          headers: secrets.headers,
+          ...extra,
+        },
+        liveContext(),
+      );
+      try {
+        return await source.read(readSignal());
+      } finally {
+        await source.close();
+      }
+    };
+    try {
+      depth = 8;
+      const same = await readAt('/same');
+      assert.deepEqual(same.ok && same.reading.value, 8, JSON.stringify(same));
+      assert.equal(lastHeaders['x-api-key'], 'key-abc-123', 'a same-origin hop keeps the headers');
+      assert.ok(lastHeaders.authorization?.startsWith('Basic '));
+
+      const refused = errorOf(await readAt('/away'));
+      assert.match(
+        refused,
+        /HTTP 302 redirects to another origin, http:\/\/127\.0\.0\.1:\d+\/queue; not followed/,
+      );
+      assert.match(refused, /followRedirects: true/);
+      assert.ok(!/abc|pw-9f8e7d|key-abc-123/.test(refused), refused);
+      assert.equal(seen.length, 0, 'the other origin got no request at all');
+
+      const followed = await readAt('/away', { followRedirects: true });
+      assert.deepEqual(followed.ok && followed.reading.value, 99, JSON.stringify(followed));
+      assert.equal(seen.length, 1);
+      const sent = seen[0] ?? {};
+      for (const name of ['x-api-key', 'cookie', 'authorization']) {
+        assert.equal(sent[name], undefined, `${name} went to the other origin`);
+      }
+
+      const scheme = errorOf(await readAt('/file', { followRedirects: true }));
+      assert.match(scheme, /HTTP 301 redirects to a data: URL; only http and https are followed/);
+      assert.match(errorOf(await readAt('/loop')), /too many redirects \(more than 5\)/);
+    } finally {
+      for (const path of ['/same', '/away', '/file', '/loop']) delete routes[path];
+      other.closeAllConnections();
+      await new Promise<void>((resolve) => other.close(() => resolve()));
     }
   });
 

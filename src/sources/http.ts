@@ -7,7 +7,13 @@ import { GuardedRead } from './guarded-read.js';
 import { getJson, type HttpTarget, httpTarget } from './http-json.js';
 import { atPath, isValidPath } from './json-path.js';
 import { displayUrl, Redactor } from './redact.js';
-import { headersSetting, rateWindowSetting, timeoutSetting, urlSetting } from './settings.js';
+import {
+  followRedirectsSetting,
+  headersSetting,
+  rateWindowSetting,
+  timeoutSetting,
+  urlSetting,
+} from './settings.js';
 
 const path = () =>
   z
@@ -21,6 +27,7 @@ export const httpSchema = z.strictObject({
   /** Where a counter of arrivals is in the same answer; rate = its growth per second. */
   counterPath: path().optional(),
   headers: headersSetting(),
+  followRedirects: followRedirectsSetting(),
   rateWindow: rateWindowSetting(),
   timeout: timeoutSetting(),
 });
@@ -34,7 +41,7 @@ export class HttpSource implements Source {
 
   constructor(settings: HttpSettings, ctx: SourceContext) {
     this.#settings = settings;
-    this.#target = httpTarget(settings.url, settings.headers);
+    this.#target = httpTarget(settings.url, settings.headers, settings.followRedirects);
     const secrets = Object.values(settings.headers ?? {}).map((v) => v.replace(/^(Bearer|Basic)\s+/i, ''));
     this.#guard = new GuardedRead({
       label: `http ${displayUrl(settings.url)}`,

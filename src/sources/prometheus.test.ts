@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { fakeContext } from '../../test/fixtures/sources/context.js';
 import { connectionContract } from '../../test/sources/contract.js';
@@ -37,6 +38,59 @@ test('prometheus: bad settings are config errors that name the field', async () 
       assert.deepEqual(error.problems, problems);
       return true;
     });
+  }
+});
+
+// A proxy in front of Prometheus that sends the client elsewhere (a login page, a moved host): two local
+// servers on two ports, two origins. Real Prometheus is not needed to see where the headers go.
+test('prometheus: a redirect to another origin is refused, or followed without the headers', async () => {
+  const seen: IncomingHttpHeaders[] = [];
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  };
+  const elsewhere = createServer((req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [0, '4'] } }));
+  });
+  const target = await listen(elsewhere);
+  const proxy = createServer((req, res) => {
+    res.writeHead(302, { location: `${target}${req.url}` });
+    res.end();
+  });
+  const proxyUrl = await listen(proxy);
+  const read = async (extra: Record<string, unknown>) => {
+    const source = await createSource(
+      {
+        type: 'prometheus',
+        url: proxyUrl,
+        query: 'vector(4)',
+        headers: { Authorization: 'Bearer tok-5566' },
+        ...extra,
+      },
+      liveContext(),
+    );
+    try {
+      return await source.read(readSignal());
+    } finally {
+      await source.close();
+    }
+  };
+  try {
+    assert.match(
+      errorOf(await read({})),
+      /redirects to another origin, http:\/\/127\.0\.0\.1:\d+\/api\/v1\/query; not followed/,
+    );
+    assert.equal(seen.length, 0);
+    const followed = await read({ followRedirects: true });
+    assert.deepEqual(followed.ok && followed.reading.value, 4, JSON.stringify(followed));
+    assert.equal(seen[0]?.authorization, undefined, 'the token went to the other origin');
+  } finally {
+    for (const server of [proxy, elsewhere]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 });
 

@@ -6,7 +6,7 @@ import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
 import { getJson, type HttpTarget, httpTarget } from './http-json.js';
 import { displayUrl, Redactor } from './redact.js';
-import { headersSetting, timeoutSetting, urlSetting } from './settings.js';
+import { followRedirectsSetting, headersSetting, timeoutSetting, urlSetting } from './settings.js';
 
 const query = () => z.string({ error: 'expected a PromQL query' }).trim().min(1, 'must not be empty');
 
@@ -18,6 +18,7 @@ export const prometheusSchema = z.strictObject({
   /** An instant query that gives arrivals per second, e.g. sum(rate(jobs_enqueued_total[1m])). */
   rateQuery: query().optional(),
   headers: headersSetting(),
+  followRedirects: followRedirectsSetting(),
   timeout: timeoutSetting(),
 });
 export type PrometheusSettings = z.output<typeof prometheusSchema>;
@@ -94,7 +95,7 @@ export class PrometheusSource implements Source {
     base.searchParams.set('query', promql);
     // The server stops evaluating when the client has given up anyway.
     base.searchParams.set('timeout', `${Math.max(1, Math.floor(this.#settings.timeout / 1000))}s`);
-    return httpTarget(base.toString(), this.#settings.headers);
+    return httpTarget(base.toString(), this.#settings.headers, this.#settings.followRedirects);
   }
 
   async close(): Promise<void> {

@@ -28,3 +28,6 @@ export const nameSetting = () =>
 
 /** Extra HTTP request headers (e.g. Authorization: "Bearer ${TOKEN}"); never logged. */
 export const headersSetting = () => z.record(z.string(), z.string()).optional();
+
+/** Whether a redirect to another origin is followed (without the configured headers); off: it is an error. */
+export const followRedirectsSetting = () => z.boolean({ error: 'expected true or false' }).default(false);
