@@ -135,6 +135,45 @@ describe('plan: examples', () => {
     assert.match(web?.reason ?? '', /holding need at 6: connection refused/);
   });
 
+  test('a value back after an outage longer than the window restarts the window, not ends it', () => {
+    const s = svc('web', 1, target(10), { scaleDownWindowMs: 2000 });
+    const at = (now: number, result: SourceResult) => ({
+      now,
+      capacity,
+      services: [s],
+      readings: new Map([['web', result]]),
+      observed: new Map([['web', running(6)]]),
+    });
+    const down: SourceResult = { ok: false, error: 'connection refused' };
+    let r = plan(at(0, ok(55)), EMPTY_MEMORY);
+    assert.equal(r.plan.services[0]?.desired, 6);
+    for (const now of [1000, 5000, 10_000]) r = plan(at(now, down), r.memory);
+    assert.equal(r.plan.services[0]?.desired, 6);
+    // Back, lower: held for a whole window from now, as if the value had dropped just now.
+    r = plan(at(10_001, ok(15)), r.memory);
+    assert.equal(r.plan.services[0]?.desired, 6, 'not scaled down the moment the source recovers');
+    r = plan(at(11_900, ok(15)), r.memory);
+    assert.equal(r.plan.services[0]?.desired, 6);
+    r = plan(at(12_100, ok(15)), r.memory);
+    assert.equal(r.plan.services[0]?.desired, 2);
+    assert.match(r.plan.services[0]?.reason ?? '', /scale down web 6→2/);
+  });
+
+  test('a value back after an outage still scales up at once', () => {
+    const s = svc('web', 1, target(10), { scaleDownWindowMs: 2000 });
+    const at = (now: number, result: SourceResult) => ({
+      now,
+      capacity,
+      services: [s],
+      readings: new Map([['web', result]]),
+      observed: new Map(),
+    });
+    let r = plan(at(0, ok(20)), EMPTY_MEMORY);
+    r = plan(at(5000, { ok: false, error: 'timeout' }), r.memory);
+    r = plan(at(5100, ok(90)), r.memory);
+    assert.equal(r.plan.services[0]?.desired, 9);
+  });
+
   test('a service seen for the first time with no reading holds what runs', () => {
     const r = plan(
       {

@@ -102,6 +102,13 @@ export function plan(input: PlanInput, memory: PlannerMemory): PlanResult {
     } else {
       reading = result?.ok ? result.reading : undefined;
       need = ruleNeed(s.rule, reading);
+      // A value just back after an outage restarts the window at the need held through it: the window
+      // did not see demand meanwhile, so an outage longer than the window must not count as having
+      // waited it out (that would scale down in the very tick the source recovers).
+      if (j >= 0 && memory.plans[j]?.error !== undefined) {
+        window = [input.now, windowMax(window)];
+        tail = input.now;
+      }
       if (Number.isFinite(need)) {
         window = pushNeed(window, tail, input.now, need, s.scaleDownWindowMs);
         tail = input.now;
