@@ -214,7 +214,7 @@ async function validate(args: string[]): Promise<number> {
   process.stdout.write(
     `${file}: ok: ${config.services.length} services, capacity ${cap.replicas} replicas` +
       `${cap.cpu === undefined ? '' : `, ${cap.cpu} cpu`}${cap.memory === undefined ? '' : `, ${cap.memory} bytes`}` +
-      `, scheduler ${config.scheduler.type}\n`,
+      `, scheduler ${config.scheduler.type}, instance ${config.name}\n`,
   );
   return 0;
 }

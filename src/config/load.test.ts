@@ -72,6 +72,30 @@ const DESIGN_EXAMPLE: Config = {
 };
 
 describe('good configs', () => {
+  test('without name: the instance is named after the file, so two configs are two instances', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ms-name-'));
+    const body = 'capacity: { replicas: 2 }\nservices:\n  w: { demand: { rule: { type: remainder } } }\n';
+    const named = async (file: string, text = body) => {
+      writeFileSync(join(dir, file), text);
+      return (await loadConfig(join(dir, file), {})).name;
+    };
+    assert.equal(await named('shop.yaml'), 'shop');
+    assert.equal(await named('other.yml'), 'other');
+    assert.equal(
+      await named(
+        'Shop Prod.v2.json',
+        '{"capacity":{"replicas":2},"services":{"w":{"demand":{"rule":{"type":"remainder"}}}}}',
+      ),
+      'shop-prod.v2',
+    );
+    assert.equal(await named('microscaler.yaml'), 'microscaler');
+    assert.equal(await named('__.yaml'), 'microscaler');
+    assert.equal(await named(`${'x'.repeat(80)}.yaml`), 'x'.repeat(63));
+    // An explicit name wins; a built-in config (no file) keeps "microscaler".
+    assert.equal(await named('a.yaml', `name: shop\n${body}`), 'shop');
+    assert.equal(parseConfig(body, { env: {}, file: 'demo.yaml' }).name, 'microscaler');
+  });
+
   test('the DESIGN.md example (YAML)', async () => {
     assert.deepStrictEqual(await loadConfig(join(FIXTURES, 'design-example.yaml'), {}), DESIGN_EXAMPLE);
   });
@@ -89,7 +113,7 @@ describe('good configs', () => {
 
   test('a minimal config gets every default', async () => {
     assert.deepStrictEqual(await loadConfig(join(FIXTURES, 'minimal.yaml'), {}), {
-      name: 'microscaler',
+      name: 'minimal',
       capacity: { replicas: 4 },
       intervalMs: 100,
       readTimeoutMs: 1000,

@@ -1,6 +1,6 @@
 // Reads a config file into a Config, or throws a ConfigError listing every problem found.
 import { open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { Composer, type CST, type Document, isMap, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -11,6 +11,7 @@ import {
   configShape,
   type HaSettings,
   haSettings,
+  INSTANCE_NAME,
   type RawService,
   SERVICE_NAME,
   serviceSchema,
@@ -35,6 +36,8 @@ export interface ParseOptions {
    * the others.
    */
   readonly freezingSchedulers?: ReadonlySet<string>;
+  /** The instance name when the file has no `name:`; "microscaler" by default (built-in configs). */
+  readonly defaultName?: string;
 }
 
 /** A Config with the settings only the loader and the composition root know (high availability). */
@@ -67,10 +70,25 @@ export async function loadConfig(
   }
   return parseConfig(text, {
     baseDir: dirname(resolve(path)),
+    defaultName: nameFromFile(path),
     ...options,
     file: path,
     ...(env ? { env } : {}),
   });
+}
+
+/**
+ * The instance name of a config file without `name:`: its base name, so that two unrelated configs are two
+ * instances, never one that adopts and stops the other's replicas (`shop.yaml` -> `shop`). Lower-cased, with
+ * anything the name pattern refuses as "-"; "microscaler" when nothing usable is left.
+ */
+export function nameFromFile(path: string): string {
+  const base = basename(path, extname(path)).toLowerCase();
+  const safe = base
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
+  return INSTANCE_NAME.test(safe) ? safe : 'microscaler';
 }
 
 /** Parses config text (YAML, or JSON) into a Config; throws a ConfigError with every problem found. */
@@ -247,7 +265,11 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
     problems.push(...issueLines(result.error.issues, path));
     return undefined;
   };
-  const name = check(['name'], configShape.name, fields.name);
+  const name = check(
+    ['name'],
+    configShape.name,
+    fields.name === undefined ? options.defaultName : fields.name,
+  );
   const capacity = check(['capacity'], configShape.capacity, fields.capacity);
   const intervalMs = check(['interval'], configShape.interval, fields.interval);
   const readTimeoutMs = check(['readTimeout'], configShape.readTimeout, fields.readTimeout);
