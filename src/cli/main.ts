@@ -10,6 +10,7 @@ import { parseDuration } from '../core/units.js';
 import { streamLogger } from '../infra/logger.js';
 import { systemClock } from '../infra/system-clock.js';
 import { EMPTY_MEMORY, plan } from '../planner/index.js';
+import { schedulerRunProblems } from '../schedulers/registry.js';
 import { buildSources, type Instance, readConfig, startInstance } from './compose.js';
 import { DEMO_IMAGE, demoConfig, demoImageProblem } from './demo.js';
 import { eventLine, LiveView, table } from './render.js';
@@ -206,6 +207,9 @@ async function validate(args: string[]): Promise<number> {
   if (o.help) return help();
   const file = requireConfig(o.config);
   const config = await readConfig(file);
+  // A missing run.cwd (or program) is a config problem on this machine, as `run` would say at start-up.
+  const missing = schedulerRunProblems(config.scheduler, config.services);
+  if (missing.length > 0) throw new ConfigError(missing);
   // Building the sources checks what only they can (a trace file exists and holds the service, ...).
   const logger = streamLogger(process.stderr, { level: 'error' });
   const sources = await buildSources(config, systemClock, logger, dirname(resolve(file)));

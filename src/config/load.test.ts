@@ -240,6 +240,24 @@ services:
     assert.equal(cwdOf(body('/abs'), { baseDir: '/a' }), '/abs');
   });
 
+  test('run.command: a relative program path of a process replica resolves like run.cwd', () => {
+    const body = (run: string, scheduler = '') =>
+      `${scheduler}capacity: { replicas: 2 }\nservices: { web: { run: ${run}, ${REMAINDER} } }`;
+    const commandOf = (text: string, options: ParseOptions) =>
+      parseConfig(text, { env: {}, ...options }).services[0]?.run.command;
+    const file = { file: '/etc/ms/config.yaml' };
+    assert.deepEqual(commandOf(body('{ command: [./w.sh, a] }'), file), ['/etc/ms/w.sh', 'a']);
+    assert.deepEqual(commandOf(body('{ command: [bin/w] }'), { baseDir: '/a' }), ['/a/bin/w']);
+    // where it runs: the spawn looks for a relative program in its working folder
+    assert.deepEqual(commandOf(body('{ command: [./w.sh], cwd: work }'), file), ['/etc/ms/work/w.sh']);
+    assert.deepEqual(commandOf(body('{ command: [sleep, "1"] }'), file), ['sleep', '1'], 'PATH');
+    assert.deepEqual(commandOf(body('{ command: [/bin/w] }'), file), ['/bin/w']);
+    assert.deepEqual(commandOf(body('{ command: [./w.sh] }'), {}), ['./w.sh'], 'no folder known');
+    // inside a container the config's folder means nothing
+    const docker = 'scheduler: { type: docker }\n';
+    assert.deepEqual(commandOf(body('{ command: [./w.sh] }', docker), file), ['./w.sh']);
+  });
+
   test('a .json file is strict JSON, a .yaml file reads the same JSON text', () => {
     const text = JSON.stringify({
       capacity: { replicas: 2 },

@@ -1,6 +1,6 @@
 // Reads a config file into a Config, or throws a ConfigError listing every problem found.
 import { open } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { Composer, type CST, type Document, isMap, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -326,7 +326,9 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
     readTimeoutMs,
     scheduler,
     services: services
-      .map(([serviceName, service]) => toServiceSpec(serviceName, service, capacity, baseDir))
+      .map(([serviceName, service]) =>
+        toServiceSpec(serviceName, service, capacity, baseDir, scheduler.type === 'process'),
+      )
       .sort((a, b) => a.priority - b.priority || compare(a.name, b.name)),
     api,
     ...(ha ? { ha: haSettings(ha, name) } : {}),
@@ -393,11 +395,15 @@ function toServiceSpec(
   service: RawService,
   capacity: Capacity,
   baseDir: string | undefined,
+  localCommand: boolean,
 ): ServiceSpec {
   const { stopGrace, ...run } = service.run;
+  const cwd = run.cwd !== undefined && baseDir !== undefined ? resolve(baseDir, run.cwd) : run.cwd;
+  const command = localCommand ? localProgram(run.command, cwd, baseDir) : run.command;
   const runSpec: RunSpec = {
     ...run,
-    ...(run.cwd !== undefined && baseDir !== undefined ? { cwd: resolve(baseDir, run.cwd) } : {}),
+    ...(cwd !== undefined ? { cwd } : {}),
+    ...(command !== undefined ? { command } : {}),
     stopGraceMs: stopGrace,
   };
   return {
@@ -413,6 +419,25 @@ function toServiceSpec(
     run: runSpec,
     ...(service.demand.source ? { source: service.demand.source } : {}),
   };
+}
+
+/**
+ * A process replica's program given as a relative path (`./w.sh`, `bin/worker`: it holds a `/`) is made
+ * absolute against the folder it runs in (`run.cwd`, which is where the spawn would look), or else the
+ * config's folder, never the folder microscaler was started from. A bare name (`sleep`) stays for PATH.
+ * Other back-ends' commands run inside a container, where the config's folder means nothing.
+ */
+function localProgram(
+  command: readonly string[] | undefined,
+  cwd: string | undefined,
+  baseDir: string | undefined,
+): readonly string[] | undefined {
+  const [program, ...args] = command ?? [];
+  const from = cwd ?? baseDir;
+  if (program === undefined || !program.includes('/') || isAbsolute(program) || from === undefined) {
+    return command;
+  }
+  return [resolve(from, program), ...args];
 }
 
 /** Code-point order: the same everywhere, unlike localeCompare. */

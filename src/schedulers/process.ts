@@ -50,6 +50,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
+import { spawnFailure } from './process-run.js';
 
 /** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
 const FROZEN_SYNC_MS = 5000;
@@ -647,7 +648,7 @@ export class ProcessScheduler implements Scheduler {
           return;
         }
         void rm(logPath, { force: true }).catch(() => {}); // empty: the command never ran
-        void this.remove(r).then(() => rej(failure(error.message)));
+        void this.remove(r).then(() => rej(failure(spawnFailure(error, run))));
       });
     });
     child.once('exit', (code, signal) => {

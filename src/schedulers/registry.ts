@@ -10,12 +10,15 @@ import { KubernetesScheduler, kubernetesSettingsSchema } from './kubernetes.js';
 import { MarathonScheduler, marathonSettingsSchema } from './marathon.js';
 import { NomadScheduler, nomadSettingsSchema } from './nomad.js';
 import { ProcessScheduler, processSettingsSchema } from './process.js';
+import { runProblems } from './process-run.js';
 import { SwarmScheduler, swarmSettingsSchema } from './swarm.js';
 
 interface BackEnd<S extends z.ZodObject> {
   readonly schema: S;
   /** Can freeze replicas (warm pools, preempt: freeze): its scheduler says `freezes`. */
   readonly freezes?: true;
+  /** What only the machine can tell about the services' `run` (a folder that is missing): problem lines. */
+  readonly runProblems?: (services: SchedulerContext['services']) => string[];
   create(settings: z.infer<S>, ctx: SchedulerContext): Promise<Scheduler>;
 }
 
@@ -28,6 +31,7 @@ const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
   process: backEnd({
     schema: processSettingsSchema,
     freezes: true,
+    runProblems,
     create: (settings, ctx) => ProcessScheduler.create(settings, ctx),
   }),
   docker: backEnd({
@@ -69,6 +73,15 @@ export const freezingSchedulers: ReadonlySet<string> = new Set(
     .map(([type]) => type),
 );
 
+/**
+ * What the back-end finds wrong with the services' `run` on this machine (for `validate`; createScheduler
+ * checks it too): problem lines, empty when all is well or the type is unknown.
+ */
+export function schedulerRunProblems(spec: SchedulerSpec, services: SchedulerContext['services']): string[] {
+  const entry = Object.hasOwn(backEnds, spec.type) ? backEnds[spec.type] : undefined;
+  return entry?.runProblems?.(services) ?? [];
+}
+
 /** Validates the settings and builds the back-end; a ConfigError names every problem. */
 export async function createScheduler(spec: SchedulerSpec, ctx: SchedulerContext): Promise<Scheduler> {
   const { type, ...settings } = spec;
@@ -80,6 +93,8 @@ export async function createScheduler(spec: SchedulerSpec, ctx: SchedulerContext
   }
   const parsed = entry.schema.safeParse(settings);
   if (!parsed.success) throw new ConfigError(problems(parsed.error));
+  const missing = entry.runProblems?.(ctx.services) ?? [];
+  if (missing.length > 0) throw new ConfigError(missing);
   return entry.create(parsed.data, ctx);
 }
 
