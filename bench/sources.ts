@@ -103,6 +103,12 @@ cleanups.push(async () => {
 
 const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 1 });
 cleanups.push(() => pool.end());
+// The source refuses a superuser, so it reads as a login role with no privileges, as a user's would;
+// `select 42` needs none.
+const pgReader = `${stream}_reader`;
+const PG_READER_URL = `postgres://${pgReader}@127.0.0.1:5432/test`;
+await pool.query(`create role ${pgReader} login`);
+cleanups.push(() => pool.query(`drop role if exists ${pgReader}`));
 
 const httpServer = createServer((_req, res) => {
   res.setHeader('content-type', 'application/json');
@@ -148,10 +154,8 @@ try {
     () => jsm.consumers.info(stream, 'workers'),
   );
   // The bare call is the same statement without the read-only transaction around it.
-  await bench(
-    'postgres',
-    { type: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', query: 'select 42' },
-    () => pool.query('select 42'),
+  await bench('postgres', { type: 'postgres', url: PG_READER_URL, query: 'select 42' }, () =>
+    pool.query('select 42'),
   );
   await bench('http', { type: 'http', url: httpUrl, path: 'queue.depth' }, async () =>
     (await fetch(httpUrl)).json(),
@@ -199,7 +203,7 @@ try {
         specs.push({ type: 'nats-jetstream', url: 'nats://127.0.0.1:4222', stream, consumer: 'workers' });
         bares.push(() => jsm.consumers.info(stream, 'workers'));
       } else if (kind === 3) {
-        specs.push({ type: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', query: 'select 42' });
+        specs.push({ type: 'postgres', url: PG_READER_URL, query: 'select 42' });
         bares.push(() => pool.query('select 42'));
       } else {
         specs.push({ type: 'http', url: httpUrl, path: 'queue.depth' });

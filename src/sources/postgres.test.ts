@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { fakeContext } from '../../test/fixtures/sources/context.js';
@@ -8,7 +11,12 @@ import { ConfigError } from '../core/errors.js';
 import type { SourceSpec } from '../core/types.js';
 import { createSource } from './registry.js';
 
+// The superuser (trust auth) sets tables and roles up; sources read as a role with only SELECT, as a user's
+// would, since a superuser is refused.
 const URL = 'postgres://postgres@127.0.0.1:5432/test';
+const roleName = (prefix: string) => uniqueName(prefix).replace(/-/g, '_');
+const urlAs = (role: string, password?: string) =>
+  `postgres://${role}${password ? `:${password}` : ''}@127.0.0.1:5432/test`;
 const skip = await serverGate('PostgreSQL', 5432);
 
 test('postgres: bad settings are config errors that name the field', async () => {
@@ -18,6 +26,10 @@ test('postgres: bad settings are config errors that name the field', async () =>
     [
       { type: 'postgres', url: 'mysql://h/db', query: 'select 1' },
       ['source.url: must be a postgres:// or postgresql:// URL with a host'],
+    ],
+    [
+      { type: 'postgres', url: URL, query: 'select 1', allowPrivileged: 'yes' },
+      ['source.allowPrivileged: expected true or false'],
     ],
   ];
   for (const [spec, problems] of cases) {
@@ -31,19 +43,36 @@ test('postgres: bad settings are config errors that name the field', async () =>
 
 describe('postgres against PostgreSQL', { skip }, () => {
   let db: pg.Client;
-  const table = uniqueName('ms_test_jobs').replace(/-/g, '_');
+  const table = roleName('ms_test_jobs');
+  const reader = roleName('ms_test_reader');
+  const READER = urlAs(reader);
+  const roles = [reader];
+  /** A login role for one test, dropped with the others after the suite. */
+  const createRole = async (prefix: string, ...grants: string[]) => {
+    const role = roleName(prefix);
+    roles.push(role);
+    await db.query(`create role ${role} login`);
+    for (const grant of grants) await db.query(grant.replaceAll('ROLE', role));
+    return role;
+  };
   before(async () => {
     db = new pg.Client({ connectionString: URL });
     await db.connect();
     await db.query(`create table ${table} (id serial primary key, done boolean not null default false)`);
+    await db.query(`create role ${reader} login`);
+    await db.query(`grant select on ${table} to ${reader}`);
   });
   after(async () => {
     await db.query(`drop table if exists ${table}`);
+    for (const role of roles) {
+      await db.query(`drop owned by ${role}`).catch(() => {});
+      await db.query(`drop role if exists ${role}`);
+    }
     await db.end();
   });
 
-  const read = async (query: string, extra: Record<string, unknown> = {}) => {
-    const source = await createSource({ type: 'postgres', url: URL, query, ...extra }, liveContext());
+  const read = async (query: string, extra: Record<string, unknown> = {}, url = READER) => {
+    const source = await createSource({ type: 'postgres', url, query, ...extra }, liveContext());
     try {
       return await source.read(readSignal());
     } finally {
@@ -53,7 +82,7 @@ describe('postgres against PostgreSQL', { skip }, () => {
 
   test('the value tracks the rows a query counts, as jobs are added and finished', async () => {
     const source = await createSource(
-      { type: 'postgres', url: URL, query: `select count(*) from ${table} where not done` },
+      { type: 'postgres', url: READER, query: `select count(*) from ${table} where not done` },
       liveContext(),
     );
     const value = async () => {
@@ -81,7 +110,7 @@ describe('postgres against PostgreSQL', { skip }, () => {
     const source = await createSource(
       {
         type: 'postgres',
-        url: URL,
+        url: READER,
         query: `select count(*) filter (where not done), coalesce(max(id), 0) from ${table}`,
         rate: true,
       },
@@ -123,7 +152,7 @@ describe('postgres against PostgreSQL', { skip }, () => {
   });
 
   test('after a failed query the connection is reused for the next read', async () => {
-    const source = await createSource({ type: 'postgres', url: URL, query: 'select 1/0' }, liveContext());
+    const source = await createSource({ type: 'postgres', url: READER, query: 'select 1/0' }, liveContext());
     try {
       for (let i = 0; i < 3; i++) assert.match(errorOf(await source.read(readSignal())), /division by zero/);
       const { rows } = await db.query(
@@ -135,13 +164,84 @@ describe('postgres against PostgreSQL', { skip }, () => {
     }
   });
 
+  test('a superuser is refused with a message, and copy ... to program never runs its command', async () => {
+    // The program runs on the database host as the server's OS user: a folder it may write to.
+    const dir = mkdtempSync(join(tmpdir(), 'ms-pg-program-'));
+    chmodSync(dir, 0o777);
+    const marker = join(dir, 'ran');
+    try {
+      const copy = `copy (select 1) to program 'touch ${marker}'`;
+      const source = await createSource({ type: 'postgres', url: URL, query: copy }, liveContext());
+      try {
+        for (let i = 0; i < 3; i++) {
+          const error = errorOf(await source.read(readSignal()));
+          assert.match(error, /refused to run the query as role "postgres", which is a superuser/);
+          assert.match(error, /role with only SELECT/);
+          assert.match(error, /allowPrivileged: true/);
+        }
+      } finally {
+        await source.close();
+      }
+      assert.equal(existsSync(marker), false, 'the shell command ran on the database host');
+      for (const query of ['select pg_reload_conf()::int', 'select pg_cancel_backend(0)::int']) {
+        assert.match(errorOf(await read(query, {}, URL)), /is a superuser/, query);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('members of server-reaching roles are refused; a role with only SELECT reads', async () => {
+    const cases: [string[], RegExp][] = [
+      [['grant pg_execute_server_program to ROLE'], /which is a member of pg_execute_server_program:/],
+      [
+        ['grant pg_signal_backend to ROLE', 'grant pg_read_server_files to ROLE'],
+        /which is a member of pg_read_server_files, pg_signal_backend:/,
+      ],
+      [['grant pg_write_server_files to ROLE'], /is a member of pg_write_server_files/],
+      [['grant execute on function pg_reload_conf() to ROLE'], /which may execute pg_reload_conf\(\):/],
+    ];
+    for (const [grants, message] of cases) {
+      const role = await createRole('ms_test_priv', ...grants);
+      assert.match(errorOf(await read('select 1', {}, urlAs(role))), message, grants.join('; '));
+    }
+    const r = await read(`select count(*) from ${table}`);
+    assert.ok(r.ok, JSON.stringify(r));
+    // Without membership in the risky roles, what they guard is refused by the server itself.
+    assert.match(
+      errorOf(await read(`copy (select 1) to program 'true'`)),
+      /permission denied|must be superuser|pg_execute_server_program/,
+    );
+  });
+
+  test('allowPrivileged lets a superuser through', async () => {
+    const r = await read('select 7', { allowPrivileged: true }, URL);
+    assert.deepEqual(r.ok && r.reading.value, 7, JSON.stringify(r));
+  });
+
+  test('a refused role is looked at again a few seconds later, so fixing it needs no restart', async () => {
+    const role = await createRole('ms_test_fixed', 'grant pg_signal_backend to ROLE');
+    const ctx = fakeContext();
+    const source = await createSource({ type: 'postgres', url: urlAs(role), query: 'select 3' }, ctx);
+    try {
+      assert.match(errorOf(await source.read(readSignal())), /member of pg_signal_backend/);
+      await db.query(`revoke pg_signal_backend from ${role}`);
+      assert.match(errorOf(await source.read(readSignal())), /member of pg_signal_backend/, 'verdict kept');
+      ctx.clock.advance(5000);
+      const r = await source.read(readSignal());
+      assert.deepEqual(r.ok && r.reading.value, 3, JSON.stringify(r));
+    } finally {
+      await source.close();
+    }
+  });
+
   connectionContract('postgres', {
     serverPort: 5432,
     build: (port, ctx, password) =>
       createSource(
         {
           type: 'postgres',
-          url: `postgres://postgres${password ? `:${password}` : ''}@127.0.0.1:${port}/test`,
+          url: urlAs(reader, password).replace(':5432/', `:${port}/`),
           query: 'select 7',
         },
         ctx,

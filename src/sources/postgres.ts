@@ -1,13 +1,14 @@
 // pg loads when the first postgres source is built: a config without one never pays for it.
-import type { Pool, QueryArrayConfig, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryArrayConfig, QueryResult } from 'pg';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
-import type { Source } from '../core/ports.js';
+import type { Clock, Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
 import { abortable } from './abortable.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
+import { PrivilegedRoleError, privilegeRefusal } from './postgres-privileges.js';
 import { displayUrl, Redactor } from './redact.js';
 import { rateWindowSetting, timeoutSetting, urlSetting } from './settings.js';
 
@@ -21,21 +22,34 @@ export const postgresSchema = z.strictObject({
   rateWindow: rateWindowSetting(),
   /** Also the server-side statement_timeout. */
   timeout: timeoutSetting(),
+  /**
+   * Run the query even when the role is a superuser or may run programs, read or write server files, or
+   * signal other sessions. Off: such a connection is refused, since read-only does not contain it.
+   */
+  allowPrivileged: z.boolean({ error: 'expected true or false' }).default(false),
 });
 export type PostgresSettings = z.output<typeof postgresSchema>;
+
+/** How long a refused connection's verdict stands before its role is looked at again. */
+const ROLE_RECHECK_MS = 5000;
 
 /**
  * A number from an SQL query, run in a read-only transaction with a statement timeout, over one pooled
  * connection that pg replaces when it breaks. The query goes over the extended protocol, which allows a
- * single statement only, so a query cannot end the read-only transaction and run something else.
+ * single statement only, so a query cannot end the read-only transaction and run something else. Read-only
+ * does not contain a privileged role, so such a role is refused (postgres-privileges.ts).
  */
 export class PostgresSource implements Source {
   readonly #settings: PostgresSettings;
   readonly #guard: GuardedRead;
   readonly #pool: Promise<Pool>;
+  readonly #clock: Clock;
+  /** Each connection's role is checked once; a refused one again after a while, in case it was fixed. */
+  readonly #roleChecks = new WeakMap<PoolClient, { refusal: string | undefined; at: number }>();
 
   constructor(settings: PostgresSettings, ctx: SourceContext) {
     this.#settings = settings;
+    this.#clock = ctx.clock;
     const redactor = Redactor.forUrls([settings.url], [process.env.PGPASSWORD]);
     const where = displayUrl(settings.url);
     this.#guard = new GuardedRead({
@@ -83,6 +97,7 @@ export class PostgresSource implements Source {
     };
     client.on('error', onError);
     try {
+      await this.#checkRole(client);
       await client.query('BEGIN READ ONLY');
       let result: QueryResult<unknown[]>;
       try {
@@ -99,12 +114,25 @@ export class PostgresSource implements Source {
       }
       return this.#sample(result);
     } catch (error) {
-      if (!broken && isConnectionError(error)) broken = error as Error;
+      if (!broken && !(error instanceof PrivilegedRoleError) && isConnectionError(error)) {
+        broken = error as Error;
+      }
       throw error;
     } finally {
       client.removeListener('error', onError);
       client.release(broken);
     }
+  }
+
+  async #checkRole(client: PoolClient): Promise<void> {
+    if (this.#settings.allowPrivileged) return;
+    const now = this.#clock.now();
+    let check = this.#roleChecks.get(client);
+    if (!check || (check.refusal !== undefined && now - check.at >= ROLE_RECHECK_MS)) {
+      check = { refusal: await privilegeRefusal(client), at: now };
+      this.#roleChecks.set(client, check);
+    }
+    if (check.refusal !== undefined) throw new PrivilegedRoleError(check.refusal);
   }
 
   #sample(result: QueryResult<unknown[]>): { value: number; counter?: number } {
