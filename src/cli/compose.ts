@@ -69,6 +69,8 @@ export interface InstanceOptions {
   readonly overridable?: readonly string[];
   /** How long a value set by hand holds; 30 s by default. */
   readonly overrideMs?: number;
+  /** Keep replicas of services no longer in the config running (`run --keep-removed`); stopped by default. */
+  readonly keepRemoved?: boolean;
   /** Where MICROSCALER_TOKEN is read (the API token when the config has no api.token); process.env by default. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The dashboard's folder; found next to this module (src/ or dist/) by default. */
@@ -182,6 +184,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     clock,
     logger,
     ...(elected ? { canAct: () => elected.isLeader() } : {}),
+    ...(options.keepRemoved ? { keepRemoved: true } : {}),
   });
 
   // The state tells the dashboard which services take demand by hand, and how long a value set so holds.

@@ -20,7 +20,7 @@ const USAGE = `microscaler: sub-second, priority-aware microscaling of replicas 
 
 Usage:
   microscaler demo [--scheduler process|docker] [--image IMAGE] [--listen ADDR] [--duration 30s] [--seed N]
-  microscaler run [-c microscaler.yaml] [--listen 127.0.0.1:8080] [--stop-on-exit]
+  microscaler run [-c microscaler.yaml] [--listen 127.0.0.1:8080] [--stop-on-exit] [--keep-removed]
   microscaler validate -c FILE
   microscaler plan -c FILE --demand NAME=VALUE ... [--running NAME=N ...] [--json]
   microscaler status [--url http://127.0.0.1:8080] [--json]
@@ -186,6 +186,7 @@ async function run(args: string[]): Promise<number> {
     config: { type: 'string', short: 'c' },
     listen: { type: 'string' },
     'stop-on-exit': { type: 'boolean' },
+    'keep-removed': { type: 'boolean' },
   });
   if (o.help) return help();
   const file = (o.config as string | undefined) ?? 'microscaler.yaml';
@@ -197,6 +198,7 @@ async function run(args: string[]): Promise<number> {
     logger,
     baseDir: dirname(resolve(file)),
     listen: (o.listen as string | undefined) ?? '127.0.0.1:8080',
+    keepRemoved: o['keep-removed'] === true,
   });
   await watchInstance(instance, `microscaler ${config.name}`, o['stop-on-exit'] === true, undefined);
   return 0;

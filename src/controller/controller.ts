@@ -30,6 +30,7 @@ import {
   scaleCause,
   TICK_BUCKETS,
 } from './metrics.js';
+import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
 import { applyChange, describeChange, type ServiceChange } from './service-change.js';
 
 export interface ControllerOptions {
@@ -66,6 +67,12 @@ export interface ControllerOptions {
    * for stay reserved, so capacity is never exceeded.
    */
   readonly scaleTimeoutMs?: number;
+  /**
+   * Replicas of services the back-end reports but the config no longer has (renamed or deleted): stopped,
+   * oldest first, by default; kept running when true (`run --keep-removed`). Either way they count against
+   * capacity while they hold it.
+   */
+  readonly keepRemoved?: boolean;
 }
 
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 15_000;
@@ -168,10 +175,15 @@ export class Controller {
   private actedSeq = 0;
   /** Every event, with start/stop/preempt/change told apart, for the live stream. */
   readonly log: EventLog;
+  /** The configured service names: anything else the back-end reports is a removed service. */
+  private readonly names: ReadonlySet<string>;
+  /** Removed services already told about (once each, until they are gone). */
+  private readonly removedTold = new Set<string>();
 
   constructor(options: ControllerOptions) {
     this.opts = options;
     this.policies = [...options.services];
+    this.names = new Set(options.services.map((s) => s.name));
     this.effective = options.services;
     for (const s of options.services) this.perService.set(s.name, newServiceMetrics());
     this.timer = options.timer ?? (() => performance.now());
@@ -212,17 +224,26 @@ export class Controller {
     // A follower owns nothing to stop: the leader decides what runs.
     if (!this.mayAct()) return false;
     const deadline = clock.now() + timeoutMs;
+    const frozen = this.freezing ? 0 : undefined;
     for (const s of this.opts.services) {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
-      const frozen = this.freezing ? 0 : undefined;
       await this.call(s.name, 0, 'stopping everything on exit', false, o.running + o.starting, frozen);
     }
+    // Replicas of removed services go too, unless the user keeps them: then they are not waited for.
+    const keep = this.opts.keepRemoved === true;
+    if (!keep) {
+      for (const r of removedServices(this.observed, this.names)) {
+        if (r.active > 0) await this.call(r.name, 0, 'stopping everything on exit', false, r.active, frozen);
+      }
+    }
+    const counted = (name: string) => !keep || this.names.has(name);
     while (clock.now() < deadline) {
       const seen = await this.within(
         scheduler.observe(AbortSignal.timeout(this.observeTimeoutMs)),
         this.observeTimeoutMs,
       ).catch(() => undefined);
-      if (seen && [...seen.value.values()].every((o) => occupying(o) + (o.frozen ?? 0) === 0)) return true;
+      const left = seen && [...seen.value].filter(([name]) => counted(name));
+      if (left?.every(([, o]) => occupying(o) + (o.frozen ?? 0) === 0)) return true;
       await clock.sleep(50);
     }
     return false;
@@ -260,11 +281,22 @@ export class Controller {
     });
     const { capacity } = this.opts;
     const schedulerError = this.reported.get('scheduler');
+    const removed = removedServices(this.observed, this.names);
+    for (const r of removed) used += r.holding;
     return {
       time: new Date(this.wall()).toISOString(),
       name: this.opts.name,
       capacity: { ...capacity, used },
       services,
+      ...(removed.length === 0
+        ? {}
+        : {
+            removed: removed.map((r) => ({
+              name: r.name,
+              replicas: r.holding,
+              kept: this.opts.keepRemoved === true,
+            })),
+          }),
       ...(schedulerError === undefined ? {} : { schedulerError }),
     };
   }
@@ -277,8 +309,15 @@ export class Controller {
     const observation = await this.observe();
     if (!observation) return undefined;
     const observed = observation.map;
+    const kept = this.opts.keepRemoved ? removedServices(observed, this.names) : [];
     const result = plan(
-      { now: clock.now(), capacity, services: this.effective, readings: this.latest, observed },
+      {
+        now: clock.now(),
+        capacity: capacityLeft(capacity, kept),
+        services: this.effective,
+        readings: this.latest,
+        observed,
+      },
       this.memory,
     );
     this.memory = result.memory;
@@ -578,7 +617,7 @@ export class Controller {
     const observed = observation.map;
     const now = this.opts.clock.now();
     const desired = new Map(current.services.map((s) => [s.name, s]));
-    const items = this.effective.map((s) => {
+    const items: FrozenAdmitService[] = this.effective.map((s) => {
       const seen = this.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
       // A service that does not freeze (no warm pool, preempt: stop) leaves frozen replicas it may have (a
       // pool from an earlier config, a `kill -STOP` from someone) as they are: they count in full, as if
@@ -616,6 +655,8 @@ export class Controller {
         ...(held === undefined ? {} : { inFlight: { replicas: held, frozen: heldFrozen ?? pool } }),
       } satisfies FrozenAdmitService;
     });
+    const removed = removedServices(observed, this.names);
+    for (const r of removed) items.push(removedAdmission(r));
     const admitted = new Map<string, { replicas: number; frozen?: number }>();
     // Without a service that freezes, the plain admission does the same (its frozen replicas, if any, count
     // in full as stopping) for less.
@@ -647,6 +688,7 @@ export class Controller {
         admitted.delete(item.name);
     }
     for (const [name, target] of admitted) {
+      if (!this.names.has(name)) continue; // a removed service is only ever stopped, below
       const o = observed.get(name) ?? NONE_OBSERVED;
       const active = o.running + o.starting;
       const pool = (o.frozen ?? 0) + (o.warming ?? 0);
@@ -664,6 +706,31 @@ export class Controller {
               ? `replacing ${replicas - active} replica(s) of ${name} that stopped`
               : `${name} above plan`));
       void this.call(name, replicas, reason, true, active, frozen);
+    }
+    this.actOnRemoved(removed, now);
+  }
+
+  /**
+   * Tells once about each removed service the back-end reports, and stops its replicas unless they are kept.
+   * One call at a time per service, and none while a backoff waits or a settled call may not show yet.
+   */
+  private actOnRemoved(removed: readonly RemovedService[], now: number): void {
+    const keep = this.opts.keepRemoved === true;
+    for (const name of this.removedTold) {
+      if (!removed.some((r) => r.name === name)) this.removedTold.delete(name);
+    }
+    for (const r of removed) {
+      const what = `${r.name} is not in the config: its ${r.holding} replica(s) count against capacity`;
+      if (!this.removedTold.has(r.name)) {
+        this.removedTold.add(r.name);
+        const message = keep ? `${what} and are kept running (--keep-removed)` : `${what} until stopped`;
+        this.opts.logger.log('warn', message, { service: r.name, replicas: r.holding });
+        this.emit('plan', message, r.name);
+      }
+      if (keep || r.active === 0 || this.inFlight.has(r.name) || this.unseen.has(r.name)) continue;
+      if (this.backoff.get(r.name)?.waiting(now)) continue;
+      const reason = `stopping ${r.active} replica(s) of ${r.name}, which is not in the config (run --keep-removed keeps them)`;
+      void this.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
     }
   }
 

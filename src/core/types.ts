@@ -167,6 +167,11 @@ export interface Snapshot {
     readonly memory?: number;
   };
   readonly services: readonly ServiceState[];
+  /**
+   * Services the back-end still has replicas of but the config no longer names: what they hold (counted in
+   * `capacity.used`), and whether they are kept running (`run --keep-removed`) or being stopped.
+   */
+  readonly removed?: readonly { readonly name: string; readonly replicas: number; readonly kept: boolean }[];
   /** Set while the back-end cannot be observed (error or no answer in time): nothing is planned meanwhile. */
   readonly schedulerError?: string;
 }

@@ -355,28 +355,25 @@ test('stale records are removed and their pids never signalled', async (t) => {
   assert.deepEqual(records(dir), []);
 });
 
-test('a replica of a service no longer in the config is left running, with a warning', async (t) => {
+test('replicas of a service no longer in the config are adopted, reported, and can only be stopped', async (t) => {
   const { dir, pids } = await stateDir(t);
   const before = await ProcessScheduler.create({ stateDir: dir }, context({ web: SLEEP, old: SLEEP }));
-  await before.scale('old', 1, 'test');
+  await before.scale('old', 2, 'test');
   const [pid] = pidsOf(before, pids);
   assert.ok(pid);
   await before.close();
 
   const ctx = context({ web: SLEEP });
   const s = await ProcessScheduler.create({ stateDir: dir }, ctx);
-  assert.ok(ctx.logs.some((e) => e.level === 'warn' && e.message.includes('"old"')));
-  assert.deepEqual([...(await s.observe()).keys()], ['web']);
-  assert.deepEqual(s.list(), []);
-  await s.stopAll();
-  await s.close();
-  assert.ok(alive(pid), 'not stopped');
-  assert.equal(records(dir).length, 1, 'its record is kept');
-
-  // Once the service is back in the config, it is adopted again.
-  const after = await ProcessScheduler.create({ stateDir: dir }, context({ web: SLEEP, old: SLEEP }));
-  assert.deepEqual((await after.observe()).get('old'), { running: 1, starting: 0, stopping: 0 });
-  await stopAllAndCheck(after, dir, pids);
+  // Reported, so that the controller counts them against capacity (and stops them, or keeps them).
+  assert.deepEqual((await s.observe()).get('old'), { running: 2, starting: 0, stopping: 0 });
+  assert.ok(ctx.logs.some((e) => e.message.includes('"old", which is not in the config, adopted')));
+  await assert.rejects(s.scale('old', 3, 'test'), /unknown service "old"/);
+  await assert.rejects(s.scale('gone', 0, 'test'), /unknown service "gone"/);
+  await s.scale('old', 0, 'removed from the config');
+  await waitFor('the removed replicas to stop', () => !alive(pid));
+  await waitFor('them to leave observe', () => s.list().length === 0);
+  await stopAllAndCheck(s, dir, pids);
 });
 
 test('a command that does not exist rejects with a clear error and leaves nothing behind', async (t) => {

@@ -354,9 +354,14 @@ export class ProcessScheduler implements Scheduler {
       counts.set(s.name, { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 });
     }
     for (const r of this.replicas.values()) {
-      const c = counts.get(r.service);
+      let c = counts.get(r.service);
+      if (!c) {
+        // A service no longer in the config: reported all the same, its replicas hold capacity.
+        c = { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 };
+        counts.set(r.service, c);
+      }
       // A frozen replica being removed still holds its memory, and no CPU, until it is gone.
-      if (c) c[r.state === 'stopping' && r.frozen ? 'frozen' : r.state]++;
+      c[r.state === 'stopping' && r.frozen ? 'frozen' : r.state]++;
     }
     // frozen and warming only when there are some: a service that never freezes looks as it always did.
     return new Map(
@@ -385,7 +390,11 @@ export class ProcessScheduler implements Scheduler {
   async scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void> {
     this.assertOpen();
     const run = this.runs.get(service);
-    if (!NAME.test(service) || !run) throw new Error(`process scheduler: unknown service "${service}"`);
+    // A service no longer in the config can only be stopped (its replicas were adopted to be counted).
+    const removed = !run && replicas === 0 && [...this.replicas.values()].some((r) => r.service === service);
+    if (!NAME.test(service) || !(run || removed)) {
+      throw new Error(`process scheduler: unknown service "${service}"`);
+    }
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new RangeError(`process scheduler: cannot scale "${service}" to ${replicas} replicas`);
     }
@@ -398,7 +407,9 @@ export class ProcessScheduler implements Scheduler {
     const mine = [...this.replicas.values()].filter((r) => r.service === service);
     // Newest first: surplus replicas are taken from the front.
     const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
-    const active = mine.filter((r) => r.state === 'starting' || r.state === 'running').sort(newestFirst);
+    // A removed service's replicas are all stopped, oldest first (the replica that ran longest goes first).
+    const order = run ? newestFirst : (a: Replica, b: Replica) => -newestFirst(a, b);
+    const active = mine.filter((r) => r.state === 'starting' || r.state === 'running').sort(order);
     const log = (what: string, count: number) => {
       if (count > 0) {
         this.ctx.logger.log('info', `${what} ${count} replica(s) of ${service}`, { service, reason });
@@ -449,10 +460,12 @@ export class ProcessScheduler implements Scheduler {
     if (cold + warm > 0) await this.ensureDirs();
     log('starting', cold);
     log('warming', warm);
-    const starts = [
-      ...Array.from({ length: cold }, () => this.start(service, run, false)),
-      ...Array.from({ length: warm }, () => this.start(service, run, true)),
-    ];
+    const starts = run
+      ? [
+          ...Array.from({ length: cold }, () => this.start(service, run, false)),
+          ...Array.from({ length: warm }, () => this.start(service, run, true)),
+        ]
+      : [];
     const results = await Promise.allSettled([...work, ...starts]);
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length > 0) {
@@ -1162,14 +1175,13 @@ export class ProcessScheduler implements Scheduler {
     }
 
     if (!this.runs.has(record.service)) {
-      // Perhaps renamed in the config: stopping it could lose work, so it is left alone and not owned.
-      this.skipped.add(name);
+      // Ours, of a service the config no longer has: adopted, so that it counts against capacity; the
+      // controller stops it, or keeps it running with `run --keep-removed`.
       this.ctx.logger.log(
-        'warn',
-        `replica ${id} of service "${record.service}", which is not in the config, is left running; stop it with kill -TERM -${live.pid}`,
+        'info',
+        `replica ${id} of service "${record.service}", which is not in the config, adopted (pid ${live.pid})`,
         { service: record.service, pid: live.pid, record: path },
       );
-      return undefined;
     }
     return {
       id,
