@@ -4,11 +4,12 @@ import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { Composer, type CST, type Document, isMap, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import type { Capacity, Config, RunSpec, ServiceSpec } from '../core/types.js';
+import type { Capacity, Config, FreezeNotice, RunSpec, ServiceSpec } from '../core/types.js';
 import { type Env, MAX_DEPTH, substituteEnv } from './env.js';
 import { describe, errorMap, issueLines, joinPath, type Path } from './problems.js';
 import {
   configShape,
+  DEFAULT_NOTICE_GRACE_MS,
   type HaSettings,
   haSettings,
   INSTANCE_NAME,
@@ -295,12 +296,12 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
     }
     const service = check(path, serviceSchema, raw);
     if (!service) continue;
-    problems.push(...crossCheck(path, service, capacity));
+    problems.push(...crossCheck(path, service, capacity), ...noticeProblems(path, service));
     if (scheduler && options.freezingSchedulers && !options.freezingSchedulers.has(scheduler.type)) {
       const can = [...options.freezingSchedulers].join(' and ');
       const cannot = `the ${scheduler.type} back-end cannot freeze replicas (only ${can} can)`;
-      if (service.warm > 0) problems.push(`${joinPath([...path, 'warm'])}: ${cannot}`);
-      if (service.preempt === 'freeze') problems.push(`${joinPath([...path, 'preempt'])}: ${cannot}`);
+      if (service.warm.replicas > 0) problems.push(`${joinPath([...path, 'warm'])}: ${cannot}`);
+      if (service.preempt.freeze) problems.push(`${joinPath([...path, 'preempt'])}: ${cannot}`);
     }
     if (service.demand.source && options.sourceSchemas) {
       checkSettings(
@@ -400,11 +401,13 @@ function toServiceSpec(
   const { stopGrace, ...run } = service.run;
   const cwd = run.cwd !== undefined && baseDir !== undefined ? resolve(baseDir, run.cwd) : run.cwd;
   const command = localCommand ? localProgram(run.command, cwd, baseDir) : run.command;
+  const notice = freezeNotice(service);
   const runSpec: RunSpec = {
     ...run,
     ...(cwd !== undefined ? { cwd } : {}),
     ...(command !== undefined ? { command } : {}),
     stopGraceMs: stopGrace,
+    ...(notice ? { freezeNotice: notice } : {}),
   };
   return {
     name,
@@ -414,8 +417,8 @@ function toServiceSpec(
     rule: service.demand.rule,
     resources: { cpu: run.cpu ?? 0, memory: run.memory ?? 0 },
     scaleDownWindowMs: service.scaleDownWindow,
-    ...(service.warm > 0 ? { warm: service.warm } : {}),
-    ...(service.preempt === 'freeze' ? { preempt: 'freeze' as const } : {}),
+    ...(service.warm.replicas > 0 ? { warm: service.warm.replicas } : {}),
+    ...(service.preempt.freeze ? { preempt: 'freeze' as const } : {}),
     run: runSpec,
     ...(service.demand.source ? { source: service.demand.source } : {}),
   };
@@ -438,6 +441,26 @@ function localProgram(
     return command;
   }
   return [resolve(from, program), ...args];
+}
+
+/**
+ * A service has one freeze notice, for every freeze of its replicas (preempted, or put into its pool): the
+ * back-end cannot tell them apart. It may be written under `preempt:` or `warm:`, or under both alike.
+ */
+function freezeNotice(service: RawService): FreezeNotice | undefined {
+  const given = [service.preempt, service.warm].find((form) => form.notify !== undefined);
+  if (given?.notify === undefined) return undefined;
+  return { notify: given.notify, graceMs: given.grace ?? DEFAULT_NOTICE_GRACE_MS };
+}
+
+function noticeProblems(path: Path, service: RawService): string[] {
+  const { preempt, warm } = service;
+  if (preempt.notify === undefined || warm.notify === undefined) return [];
+  const graceOf = (form: { grace?: number }) => form.grace ?? DEFAULT_NOTICE_GRACE_MS;
+  if (preempt.notify === warm.notify && graceOf(preempt) === graceOf(warm)) return [];
+  return [
+    `${joinPath([...path, 'warm', 'notify'])}: differs from preempt's notify or grace; a service has one freeze notice (give it once)`,
+  ];
 }
 
 /** Code-point order: the same everywhere, unlike localeCompare. */

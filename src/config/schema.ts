@@ -1,5 +1,6 @@
 // The config file's shape, as zod schemas. Field-level rules live here; rules that relate several fields
 // (min ≤ max, a source for the rule, fixed replicas within min..max) live in load.ts.
+import { constants } from 'node:os';
 import { z } from 'zod';
 import { parseDuration, parseMemory } from '../core/units.js';
 import { describe, expecting } from './problems.js';
@@ -108,6 +109,99 @@ export const runSchema = z.strictObject({
   pull: z.enum(['always', 'missing', 'never']).default('missing'),
 });
 
+// `preempt:` and `warm:` in their long forms, with a freeze notice (issue 13, item 9): before a replica is
+// frozen it is told (a signal, or an HTTP POST) and given `grace` to let go of its work, e.g. a queue
+// consumer requeues the messages it holds, which a frozen process could not do for minutes.
+/** A freeze notice's default wait when `notify` is given without `grace`. */
+export const DEFAULT_NOTICE_GRACE_MS = 500;
+/** Longest grace: a freeze is meant to free capacity in seconds, not hold it. */
+const MAX_NOTICE_GRACE_MS = 60_000;
+/** Signals a notice may not use: they would kill, stop or continue the replica instead of telling it. */
+const RESERVED = new Set(['SIGKILL', 'SIGSTOP', 'SIGCONT']);
+
+const notify = z.string().refine(
+  (value) => {
+    if (/^https?:\/\/./.test(value)) return URL.canParse(value.replaceAll(/\{(service|replica)\}/g, 'x'));
+    return Object.hasOwn(constants.signals, value) && !RESERVED.has(value);
+  },
+  {
+    error: (issue) =>
+      `must be a signal name like SIGUSR1 (not SIGKILL, SIGSTOP or SIGCONT) or an http:// or https:// URL, got ${describe(issue.input)}`,
+  },
+);
+
+const grace = duration(0).refine((ms) => ms <= MAX_NOTICE_GRACE_MS, {
+  error: (issue) => `must be at most 60s, got ${String(issue.input)}ms`,
+});
+
+const noticeFields = { notify: notify.optional(), grace: grace.optional() };
+
+/** `grace` means nothing without someone to tell. */
+function graceNeedsNotify(value: { notify?: string; grace?: number }, ctx: z.RefinementCtx): void {
+  if (value.grace !== undefined && value.notify === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'needs notify (grace is how long a notified replica gets)',
+      path: ['grace'],
+    });
+  }
+}
+
+/** `stop`, `freeze`, or `{ freeze: true, notify: SIGUSR1 | http://..., grace: 500ms }`. */
+export const preemptSchema = z
+  .preprocess(
+    (input) => (input === 'stop' ? { freeze: false } : input === 'freeze' ? { freeze: true } : input),
+    z
+      .strictObject(
+        {
+          freeze: z.boolean({ error: expecting('true or false') }),
+          ...noticeFields,
+        },
+        {
+          error: (issue) =>
+            issue.code === 'invalid_type'
+              ? expecting('stop, freeze or a map like { freeze: true, notify: SIGUSR1, grace: 500ms }')(issue)
+              : undefined,
+        },
+      )
+      .superRefine((value, ctx) => {
+        graceNeedsNotify(value, ctx);
+        if (!value.freeze && value.notify !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'needs freeze: true (only a freeze is announced)',
+            path: ['notify'],
+          });
+        }
+      }),
+  )
+  .prefault('stop');
+
+/** `3`, or `{ replicas: 3, notify: SIGUSR1 | http://..., grace: 500ms }`. */
+const warmLong = z
+  .strictObject(
+    { replicas: integer(0), ...noticeFields },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? expecting('an integer ≥ 0 or a map like { replicas: 3, notify: SIGUSR1, grace: 500ms }')(issue)
+          : undefined,
+    },
+  )
+  .superRefine(graceNeedsNotify);
+const warmShort = integer(0);
+
+export const warmSchema = z
+  .unknown()
+  .transform((input, ctx): z.output<typeof warmLong> => {
+    // A number keeps the short form's own messages; anything else is the long form.
+    const parsed = typeof input === 'number' ? warmShort.safeParse(input) : warmLong.safeParse(input);
+    if (parsed.success) return typeof parsed.data === 'number' ? { replicas: parsed.data } : parsed.data;
+    for (const issue of parsed.error.issues) ctx.issues.push(issue as z.core.$ZodRawIssue);
+    return z.NEVER;
+  })
+  .prefault(0);
+
 /** `type` picks the source; its other settings are checked by the source registry, not here. */
 export const sourceSchema = z.looseObject({ type: text() });
 
@@ -131,9 +225,9 @@ export const serviceSchema = z.strictObject({
   max: integer(0).optional(),
   scaleDownWindow: duration().default(2000),
   /** Frozen replicas kept ready, thawed first on scale-up (back-ends that freeze: docker, process). */
-  warm: integer(0).default(0),
+  warm: warmSchema,
   /** What happens to replicas a higher priority takes: stopped, or frozen and thawed when capacity returns. */
-  preempt: z.enum(['stop', 'freeze']).default('stop'),
+  preempt: preemptSchema,
   run: runSchema.prefault({}),
   demand: demandSchema,
 });

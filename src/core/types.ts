@@ -40,6 +40,19 @@ export interface RunSpec {
   readonly stopGraceMs?: number;
   /** When the image is pulled (docker, swarm): at start-up always, only when missing, or never. */
   readonly pull?: 'always' | 'missing' | 'never';
+  /** Told before each freeze of a replica (back-ends that freeze); absent = frozen without a word. */
+  readonly freezeNotice?: FreezeNotice;
+}
+
+/**
+ * How a replica is told it is about to be frozen, and how long it gets to let go of its work (a queue
+ * consumer requeues what it holds). It is told again when it thaws: SIGCONT, or the same URL.
+ */
+export interface FreezeNotice {
+  /** A signal name (`SIGUSR1`), or an http(s) URL POSTed to, with `{service}` and `{replica}` filled in. */
+  readonly notify: string;
+  /** The most a freeze waits after the notice; an HTTP answer (any 2xx) ends the wait sooner. */
+  readonly graceMs: number;
 }
 
 /** A source's configuration: `type` picks the implementation, the rest is its settings. */

@@ -50,6 +50,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
+import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
 import { spawnFailure } from './process-run.js';
 
 /** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
@@ -313,6 +314,8 @@ export class ProcessScheduler implements Scheduler {
   private readonly warned = new Set<string>();
   /** Record deletions under way; close() waits for them. */
   private readonly removals = new Set<Promise<unknown>>();
+  /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
+  private readonly notices: FreezeNotices;
   private seq = 0;
   private closed = false;
   private ready: Promise<void> | undefined;
@@ -330,6 +333,7 @@ export class ProcessScheduler implements Scheduler {
     this.ctx = ctx;
     this.stateDir = settings.stateDir ? resolve(settings.stateDir) : defaultStateDir(ctx.instance);
     this.runs = new Map(ctx.services.map((s) => [s.name, s.run]));
+    this.notices = new FreezeNotices(ctx.clock, ctx.logger);
   }
 
   /** Adopts the replicas recorded in the state directory. Idempotent. */
@@ -432,10 +436,13 @@ export class ProcessScheduler implements Scheduler {
       const frozenOnes = mine.filter((r) => r.state === 'frozen').sort((a, b) => -newestFirst(a, b));
       const warming = mine.filter((r) => r.state === 'warming').sort(newestFirst);
       if (replicas > active.length) {
-        const thawed = frozenOnes.splice(0, Math.min(replicas - active.length, frozenOnes.length));
+        // Replicas told of a freeze and still in their grace are simply not frozen: the quickest of all.
+        const back = this.takeBack(warming, replicas - active.length);
+        log('keeping (freeze called off)', back);
+        const thawed = frozenOnes.splice(0, Math.min(replicas - active.length - back, frozenOnes.length));
         log('thawing', thawed.length);
         for (const r of thawed) this.thaw(r);
-        cold = replicas - active.length - thawed.length;
+        cold = replicas - active.length - back - thawed.length;
       } else if (replicas < active.length) {
         const surplus = active.slice(0, active.length - replicas);
         const room = Math.max(0, frozen - frozenOnes.length - warming.length);
@@ -678,7 +685,7 @@ export class ProcessScheduler implements Scheduler {
       throw noRecord(saveError);
     }
     // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
-    if (r.state === 'warming') await this.freeze(r);
+    if (r.state === 'warming') await this.freeze(r, true);
   }
 
   private track(
@@ -760,21 +767,27 @@ export class ProcessScheduler implements Scheduler {
   /**
    * Freezes a replica: it leaves the active count at once (as `warming` until stopped), its record says
    * frozen, then SIGSTOP to its group, then a wait (bounded) until /proc shows it stopped. A replica not
-   * spawned yet is frozen by its start() once it runs. Never rejects.
+   * spawned yet is frozen by its start() once it runs. Never rejects. With a freeze notice, the replica is
+   * told first and frozen after its grace, in the background (`fresh`: it has only just started).
    */
-  private freeze(r: Replica): Promise<void> {
+  private freeze(r: Replica, fresh = false): Promise<void> {
     if (this.replicas.get(r.id) !== r || r.state === 'stopping' || r.state === 'frozen') {
       return Promise.resolve();
     }
     r.state = 'warming';
     if (r.pid === undefined) return Promise.resolve(); // start() freezes it once spawned
-    r.freezing ??= this.doFreeze(r).finally(() => {
+    r.freezing ??= this.doFreeze(r, fresh).finally(() => {
       r.freezing = undefined;
     });
-    return r.freezing;
+    // Not awaited with a notice: the grace must not hold the scale call, or no scale-up could call it off.
+    return this.runs.get(r.service)?.freezeNotice ? Promise.resolve() : r.freezing;
   }
 
-  private async doFreeze(r: Replica): Promise<void> {
+  private async doFreeze(r: Replica, fresh: boolean): Promise<void> {
+    const notice = this.runs.get(r.service)?.freezeNotice;
+    // Until the grace is over the replica counts as warming: a replica slot, cpu and memory, as it runs.
+    if (notice && !(await this.notices.before(notice, this.noticeTarget(r), fresh))) return;
+    if (this.replicas.get(r.id) !== r || !isWarming(r)) return;
     // The record first: a crash right after it leaves a running replica that says frozen, and adoption
     // trusts /proc (running); the other order could leave a stopped one that says running (also fine).
     const error = await this.persist(r, true);
@@ -800,10 +813,34 @@ export class ProcessScheduler implements Scheduler {
     r.frozen = false;
     r.state = 'running';
     this.notify(r.service);
+    const notice = this.runs.get(r.service)?.freezeNotice;
+    if (notice) this.notices.resume(notice, this.noticeTarget(r), false); // the SIGCONT was the signal
+
     // After the signal: a crash in between leaves a running replica that says frozen; /proc wins.
     void this.persist(r, false).then((error) => {
       if (error) this.ctx.logger.log('warn', `cannot record replica ${r.id} as thawed: ${error.message}`);
     });
+  }
+
+  /** Calls off up to `count` freezes still in their grace: those replicas run on (told so). */
+  private takeBack(warming: Replica[], count: number): number {
+    let back = 0;
+    for (const r of [...warming]) {
+      if (back === count) break;
+      const notice = this.runs.get(r.service)?.freezeNotice;
+      if (!notice || r.frozen || !this.notices.cancel(r.id)) continue;
+      warming.splice(warming.indexOf(r), 1);
+      r.state = 'running';
+      this.notices.resume(notice, this.noticeTarget(r));
+      this.notify(r.service);
+      back++;
+    }
+    return back;
+  }
+
+  /** What a freeze notice needs of a replica: its signal goes to the leader, not the whole group. */
+  private noticeTarget(r: Replica): NoticeTarget {
+    return { service: r.service, replica: r.id, signal: (name) => this.signal(r, name, true) };
   }
 
   /**
@@ -872,13 +909,13 @@ export class ProcessScheduler implements Scheduler {
   }
 
   /** Signals the replica's process group. Only ever called for a pid we spawned or verified. */
-  private signal(r: Replica, signal: NodeJS.Signals): void {
+  private signal(r: Replica, signal: NodeJS.Signals, leaderOnly = false): void {
     const pid = r.pid;
     if (pid === undefined || pid <= 1 || this.replicas.get(r.id) !== r) return;
     // An adopted pid is checked again right before each signal: it may have exited and been reused since.
     if (!r.child && !isAlive(pid, r.startTime)) return;
     try {
-      process.kill(-pid, signal);
+      process.kill(leaderOnly ? pid : -pid, signal);
     } catch (error) {
       if (errorCode(error) !== 'ESRCH') {
         this.ctx.logger.log('warn', `cannot signal replica ${r.id}: ${errorMessage(error)}`, { pid, signal });
