@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { configWarnings } from '../config/warnings.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { LogLevel } from '../core/ports.js';
 import type { ControllerEvent, ServicePolicy, Snapshot, SourceResult } from '../core/types.js';
@@ -192,6 +193,7 @@ async function run(args: string[]): Promise<number> {
   const file = (o.config as string | undefined) ?? 'microscaler.yaml';
   const config = await readConfig(file);
   const logger = streamLogger(process.stderr, { level: logLevel(o['log-level']) });
+  for (const warning of configWarnings(config)) logger.log('warn', `${file}: ${warning}`);
   const instance = await startInstance({
     config,
     clock: systemClock,
@@ -216,6 +218,7 @@ async function validate(args: string[]): Promise<number> {
   const logger = streamLogger(process.stderr, { level: 'error' });
   const sources = await buildSources(config, systemClock, logger, dirname(resolve(file)));
   await Promise.all([...sources.values()].map((s) => s.close()));
+  for (const warning of configWarnings(config)) process.stderr.write(`${file}: warning: ${warning}\n`);
   const cap = config.capacity;
   process.stdout.write(
     `${file}: ok: ${config.services.length} services, capacity ${cap.replicas} replicas` +

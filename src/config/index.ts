@@ -17,3 +17,4 @@ export {
   type RawService,
   serviceSchema,
 } from './schema.js';
+export { configWarnings } from './warnings.js';

@@ -268,6 +268,80 @@ services:
     assert.equal(json.services[0]?.name, 'web');
   });
 
+  test('YAML merge keys: `<<: *anchor` merges an anchored map, keys written beside it win', () => {
+    const text = `x-defaults: &defaults
+  priority: 2
+  max: 4
+  run: { command: [sleep, "60"], stopGrace: 1s }
+  demand: { rule: { type: remainder } }
+capacity: { replicas: 10 }
+services:
+  a: { <<: *defaults, max: 3 }
+  b:
+    <<: *defaults
+    priority: 3
+  c: { <<: [*defaults], min: 1 }
+`;
+    const services = parseConfig(text, { env: {} }).services;
+    assert.deepStrictEqual(
+      services.map((s) => [s.name, s.priority, s.min, s.max, s.run.command, s.run.stopGraceMs]),
+      [
+        ['a', 2, 0, 3, ['sleep', '60'], 1000],
+        ['c', 2, 1, 4, ['sleep', '60'], 1000],
+        ['b', 3, 0, 4, ['sleep', '60'], 1000],
+      ],
+    );
+  });
+
+  test('a merge key where there is no merging says so', () => {
+    const json = JSON.stringify({
+      capacity: { replicas: 1, '<<': {} },
+      services: { web: { demand: { rule: { type: 'remainder' } } } },
+    });
+    assert.deepStrictEqual(problemsOf(json, { file: 'x.json' }), [
+      'capacity."<<": unknown key (merge keys work in YAML files only, and only unquoted: <<: *name)',
+    ]);
+    assert.deepStrictEqual(problemsOf(web(`{ "<<": { min: 1 }, ${REMAINDER} }`)), [
+      'services.web."<<": unknown key (merge keys work in YAML files only, and only unquoted: <<: *name)',
+    ]);
+  });
+
+  test('a merge source that is not a map is one problem line', () => {
+    assert.deepStrictEqual(problemsOf(web(`{ <<: 3, ${REMAINDER} }`)), [
+      'config: Merge sources must be maps or map aliases',
+    ]);
+  });
+
+  test('.json files are strict JSON: trailing commas, comments and single quotes are refused with line and column', () => {
+    const good =
+      '{\n  "capacity": {"replicas": 2},\n  "services": {"web": {"demand": {"rule": {"type": "remainder"}}}}\n}';
+    assert.equal(parseConfig(good, { file: 'x.json', env: {} }).services.length, 1);
+    const cases: Array<[string, string]> = [
+      [
+        good.replace('}}}}\n}', '}}}},\n}'),
+        'config: line 4, column 1: not valid JSON: Expected double-quoted property name',
+      ],
+      [
+        good.replace('"replicas": 2', '"replicas": 2,'),
+        'config: line 2, column 30: not valid JSON: Expected double-quoted property name',
+      ],
+      [
+        good.replace('"capacity"', "'capacity'"),
+        "config: line 2, column 3: not valid JSON: Expected property name or '}'",
+      ],
+      [
+        `${good}\n# a comment`,
+        'config: line 5, column 1: not valid JSON: Unexpected non-whitespace character after JSON',
+      ],
+      [`# a comment\n${good}`, "config: line 1, column 1: not valid JSON: Unexpected token '#'"],
+    ];
+    for (const [text, problem] of cases) {
+      assert.deepStrictEqual(problemsOf(text, { file: 'x.json' }), [problem], text);
+      // YAML takes all of these: this is what the .json parser used to accept.
+      assert.equal(parseConfig(text, { file: 'x.yaml', env: {} }).services.length, 1, text);
+    }
+  });
+
   test('a byte-order mark is ignored', () => {
     assert.equal(parseConfig(`\uFEFF${web(`{ ${REMAINDER} }`)}`, { env: {} }).services.length, 1);
   });
@@ -598,7 +672,7 @@ describe('bad configs: one problem each', () => {
 
   test('.json files refuse YAML-only values', () => {
     assert.deepStrictEqual(problemsOf('{"capacity": {"replicas": yes}}', { file: 'shop.json' }), [
-      'config: line 1, column 27: Unresolved plain scalar "yes"',
+      "config: line 1, column 27: not valid JSON: Unexpected token 'y'",
     ]);
   });
 

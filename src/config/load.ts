@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Capacity, Config, FreezeNotice, RunSpec, ServiceSpec } from '../core/types.js';
 import { type Env, MAX_DEPTH, substituteEnv } from './env.js';
-import { describe, errorMap, issueLines, joinPath, type Path } from './problems.js';
+import { describe, errorMap, issueLines, joinPath, type Path, unknownKey } from './problems.js';
 import {
   configShape,
   DEFAULT_NOTICE_GRACE_MS,
@@ -17,6 +17,7 @@ import {
   SERVICE_NAME,
   serviceSchema,
 } from './schema.js';
+import { jsonSyntaxProblem } from './strict-json.js';
 
 /** Settings schemas by `type`, as the source and scheduler registries export them. */
 export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
@@ -167,16 +168,22 @@ function parseText(text: string, json: boolean): unknown {
       schema: json ? 'json' : 'core',
       // The parser's own check compares every key with every other (quadratic: minutes for a big map).
       uniqueKeys: false,
+      // `<<: *defaults` merges an anchored map, as YAML 1.1 and Compose files do; JSON has no such thing.
+      merge: !json,
     });
     const docs = [...composer.compose(tokens, true, source.length)];
     const [doc, second] = docs;
     if (!doc) throw new ConfigError(['config: the document is empty']);
+    if (json) {
+      const problem = jsonSyntaxProblem(source);
+      if (problem) throw new ConfigError([`${at(problem.offset)}: not valid JSON: ${problem.message}`]);
+    }
     if (second) {
       const offset = second.range[0];
       throw new ConfigError([`${at(offset)}: a second document (after ---); a config is one document`]);
     }
     if (doc.errors.length === 0) {
-      const duplicates = duplicateKeys(doc, lineCounter);
+      const duplicates = duplicateKeys(doc, lineCounter, !json);
       if (duplicates.length > 0) throw new ConfigError(capped(duplicates));
     }
     if (doc.errors.length > 0) {
@@ -223,12 +230,15 @@ function tooDeep(tokens: readonly CST.Token[], limit: number): number | undefine
   return undefined;
 }
 
+const MERGE_KEY = '<<';
+const EXTENSION_PREFIX = 'x-';
+
 /**
  * `config: line L, column C: duplicate key "K"` for every repeated key of every map, in one pass with a set
  * per map. Keys are compared as the strings they become (`1` and `"1"` collide), since that is what a
  * silently dropped setting would look like after loading.
  */
-function duplicateKeys(doc: Document, lineCounter: LineCounter): string[] {
+function duplicateKeys(doc: Document, lineCounter: LineCounter, merge: boolean): string[] {
   const problems: string[] = [];
   visit(doc, {
     Map(_, map) {
@@ -237,6 +247,8 @@ function duplicateKeys(doc: Document, lineCounter: LineCounter): string[] {
       for (const { key } of map.items) {
         if (!isScalar(key)) continue; // complex keys (`? [a, b]`) never match a setting anyway
         const name = String(key.value);
+        // Several merge keys in one map each merge their maps (earlier ones win), as `<<: [*a, *b]` does.
+        if (merge && name === MERGE_KEY && key.type === 'PLAIN') continue;
         if (!seen.has(name)) {
           seen.add(name);
           continue;
@@ -256,7 +268,9 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
   }
   const fields = doc as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
-    if (!Object.hasOwn(configShape, key)) problems.push(`${joinPath([key])}: unknown key`);
+    // `x-` keys are the user's own (as in Compose files): a place for anchors that `<<` merges elsewhere.
+    if (!Object.hasOwn(configShape, key) && !key.startsWith(EXTENSION_PREFIX))
+      problems.push(unknownKey([key]));
   }
 
   // Each key on its own, so a mistake in one still lets the others (and cross-field rules) be checked.

@@ -95,8 +95,19 @@ export const errorMap: z.core.$ZodErrorMap = (issue) => {
 export function issueLines(issues: readonly z.core.$ZodIssue[], prefix: Path): string[] {
   return issues.flatMap((issue) => {
     const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys')
-      return issue.keys.map((key) => `${joinPath([...path, key])}: unknown key`);
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKey([...path, key]));
     return [`${joinPath(path)}: ${issue.message}`];
   });
+}
+
+/**
+ * `path: unknown key`. A `<<` left over is a merge key where merging is off (a .json file, or a quoted
+ * `"<<"` in YAML), which the user meant as one: say so.
+ */
+export function unknownKey(path: Path): string {
+  const hint =
+    path[path.length - 1] === '<<'
+      ? ' (merge keys work in YAML files only, and only unquoted: <<: *name)'
+      : '';
+  return `${joinPath(path)}: unknown key${hint}`;
 }

@@ -40,6 +40,9 @@ describe('parseDuration', () => {
     '2S',
     '1d',
     'ms2',
+    '1m1m',
+    '30s1m',
+    '1s500ms1s',
   ];
   for (const input of bad) {
     test(`${JSON.stringify(input)} is refused`, () => {
@@ -47,7 +50,7 @@ describe('parseDuration', () => {
         () => parseDuration(input),
         (error: unknown) => {
           assert.ok(error instanceof RangeError);
-          assert.match(error.message, /^invalid duration .*(like 100ms|add a unit)/);
+          assert.match(error.message, /^invalid duration .*(like 100ms|add a unit|largest first)/);
           return true;
         },
       );

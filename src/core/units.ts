@@ -1,11 +1,13 @@
 // Durations and memory sizes as people write them in config files.
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-// One `<number><unit>` part; a duration is one or more of them ("1.5s", "1m30s").
+// One `<number><unit>` part; a duration is one or more of them ("1.5s", "1m30s"), each unit at most once and
+// largest first, so that a typo like `1m1m` (or `30s1m`) is refused rather than summed.
 const DURATION_PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)/y;
 
 /**
- * Milliseconds in a duration such as `100ms`, `2s`, `1.5s`, `5m`, `1h` or `1m30s` (units ms, s, m, h).
+ * Milliseconds in a duration such as `100ms`, `2s`, `1.5s`, `5m`, `1h` or `1m30s` (units ms, s, m, h;
+ * combined, each unit once and largest first).
  * A bare number is refused, because `interval: 100` could mean ms or s; only `0` (or `"0"`) is accepted
  * without a unit, since zero is zero in every unit. Negative durations are refused.
  * Throws a RangeError that says what is accepted.
@@ -18,16 +20,26 @@ export function parseDuration(text: string | number): number {
   const source = text.trim();
   let ms = 0;
   let at = 0;
+  let previousUnit = Number.POSITIVE_INFINITY;
+  let ordered = true;
   while (at < source.length) {
     DURATION_PART.lastIndex = at;
     const match = DURATION_PART.exec(source);
     if (!match) break;
-    ms += Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+    const unit = DURATION_UNITS[match[2] as string] as number;
+    if (unit >= previousUnit) ordered = false;
+    previousUnit = unit;
+    ms += Number(match[1]) * unit;
     at = DURATION_PART.lastIndex;
   }
   if (source === '' || at !== source.length || !Number.isFinite(ms)) {
     throw new RangeError(
       `invalid duration ${JSON.stringify(text)}: use a number and a unit (ms, s, m or h), like 100ms, 1.5s or 5m`,
+    );
+  }
+  if (!ordered) {
+    throw new RangeError(
+      `invalid duration ${JSON.stringify(text)}: combine units largest first, each once, like 1m30s or 1h5m`,
     );
   }
   return clean(ms);

@@ -9,7 +9,8 @@ const int = () => z.number().int('must be an integer');
 export const randomSchema = z
   .strictObject({
     seed: int().default(1),
-    min: int().default(0),
+    // A demand is never negative: the controller refuses such a reading, so a walk below 0 would fail reads.
+    min: int().min(0, 'must be ≥ 0 (a demand is never negative)').default(0),
     max: int().default(100),
     /** The largest change in one move. */
     step: int().min(0, 'must be ≥ 0').default(10),

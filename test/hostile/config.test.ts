@@ -488,3 +488,144 @@ describe('the CLI: exit 2 with the problem lines, never a stack trace', () => {
     });
   }
 });
+
+describe('the CLI: ordinary mistakes get a clear line, surprises a warning', () => {
+  const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+  function cli(args: string[]): {
+    child: ReturnType<typeof spawn>;
+    done: Promise<{ code: number | null; out: string; err: string }>;
+  } {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      err += d;
+    });
+    return {
+      child,
+      done: new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err }))),
+    };
+  }
+  const file = (name: string, text: string) => {
+    const path = join(work, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const services = (first: string, second: string) => `services:
+  web:
+    priority: 1
+    min: ${first}
+    run: { command: [sleep, "300"], stopGrace: 1s, cpu: 1 }
+    demand: { source: { type: static, value: 0 }, rule: { type: target, perReplica: 10 } }
+  batch:
+    priority: 2
+    min: ${second}
+    run: { command: [sleep, "300"], stopGrace: 1s, cpu: 1 }
+    demand: { rule: { type: remainder } }
+`;
+
+  test('YAML merge keys are merged, and an x- key holds the anchor', async () => {
+    const path = file(
+      'merge.yaml',
+      `x-replica: &replica { command: [sleep, "300"], stopGrace: 1s }
+capacity: { replicas: 4 }
+services:
+  web: &web
+    priority: 1
+    run: *replica
+    demand: { rule: { type: fixed, replicas: 1 } }
+  api: { <<: *web, priority: 2 }
+`,
+    );
+    const { code, out, err } = await cli(['validate', '-c', path]).done;
+    assert.equal(code, 0, err);
+    assert.match(out, /ok: 2 services/);
+  });
+
+  const json = (text: string) => file(`strict-${Math.random().toString(36).slice(2)}.json`, text);
+  const GOOD_JSON =
+    '{\n  "capacity": {"replicas": 2},\n  "services": {"web": {"demand": {"rule": {"type": "remainder"}}}}\n}';
+  for (const [what, text, expected] of [
+    ['a trailing comma', GOOD_JSON.replace('2}', '2,}'), /^config: line 2, column 30: not valid JSON: /],
+    [
+      'a # comment',
+      `# shop\n${GOOD_JSON}`,
+      /^config: line 1, column 1: not valid JSON: Unexpected token '#'$/,
+    ],
+    [
+      'single quotes',
+      GOOD_JSON.replace('"type"', "'type'"),
+      /^config: line 3, column 44: not valid JSON: Expected property name/,
+    ],
+  ] as const) {
+    test(`.json with ${what}: exit 2 with the line and column`, async () => {
+      const { code, err } = await cli(['validate', '-c', json(text)]).done;
+      assert.equal(code, 2, err);
+      assert.match(err.trim(), expected);
+    });
+  }
+
+  test('1m1m is not a duration', async () => {
+    const path = file('twice.yaml', `interval: 1m1m\ncapacity: { replicas: 1 }\n${services('0', '0')}`);
+    const { code, err } = await cli(['validate', '-c', path]).done;
+    assert.equal(code, 2, err);
+    assert.match(err, /^interval: must be a duration like 100ms, 2s or 5m, got "1m1m"$/m);
+  });
+
+  test('a random source with a negative min is refused at validation', async () => {
+    const text = `capacity: { replicas: 2 }
+services:
+  web:
+    demand: { source: { type: random, min: -5, max: 5 }, rule: { type: target, perReplica: 1 } }
+`;
+    const { code, err } = await cli(['validate', '-c', file('negative.yaml', text)]).done;
+    assert.equal(code, 2, err);
+    assert.match(
+      err.trim(),
+      /^services\.web\.demand\.source\.min: must be ≥ 0 \(a demand is never negative\)/,
+    );
+  });
+
+  const WARNING =
+    /warning: services: the mins of web \(2\), batch \(2\) add up to 4 replicas, more than capacity.replicas \(3\)/;
+  test('mins over the capacity: validate warns, naming the services and the sum, and exits 0', async () => {
+    const path = file('mins.yaml', `capacity: { replicas: 3, cpu: 3 }\n${services('2', '2')}`);
+    const { code, out, err } = await cli(['validate', '-c', path]).done;
+    assert.equal(code, 0, err);
+    assert.match(out, /ok: 2 services/);
+    assert.match(err, WARNING);
+    assert.match(err, /the mins of web \(2\), batch \(2\) add up to 4 cpu, more than capacity.cpu \(3\)/);
+    const fits = file('mins-fit.yaml', `capacity: { replicas: 4 }\n${services('2', '2')}`);
+    assert.equal((await cli(['validate', '-c', fits]).done).err, '');
+  });
+
+  test('mins over the capacity: run warns when it starts', async () => {
+    const state = join(work, 'state-mins');
+    const path = file(
+      'mins-run.yaml',
+      `name: hostile-mins-${process.pid}\ncapacity: { replicas: 3 }\nscheduler: { type: process, stateDir: ${state} }\n${services('2', '2')}`,
+    );
+    const run = cli(['run', '-c', path, '--listen', '127.0.0.1:0', '--stop-on-exit']);
+    let err = '';
+    run.child.stderr?.on('data', (d) => {
+      err += d;
+    });
+    const deadline = Date.now() + 30_000;
+    while (!/\bwarn\b.*mins of/.test(err) && Date.now() < deadline && run.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    assert.match(result.err, /mins\.yaml|mins-run\.yaml/);
+    assert.match(
+      result.err,
+      /the mins of web \(2\), batch \(2\) add up to 4 replicas, more than capacity.replicas \(3\)/,
+    );
+    assert.equal(result.code, 0, result.err);
+  });
+});
