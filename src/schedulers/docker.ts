@@ -25,10 +25,11 @@ import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
-import type { Observed, RunSpec } from '../core/types.js';
+import type { FreezeNotice, Observed, RunSpec } from '../core/types.js';
 import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../infra/docker-api.js';
 import { Images } from './docker-images.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from './docker-labels.js';
+import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
 import { Limiter } from './limiter.js';
 
 export { LABEL_INSTANCE, LABEL_SERVICE } from './docker-labels.js';
@@ -129,6 +130,8 @@ export class DockerScheduler implements Scheduler {
   private readonly starts: Limiter;
   private readonly stops: Limiter;
   private readonly pauses: Limiter;
+  /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
+  private readonly notices: FreezeNotices;
   private readonly stopping = new AbortController();
   private readonly warned = new Set<string>();
   private seq = 0;
@@ -164,6 +167,7 @@ export class DockerScheduler implements Scheduler {
     this.starts = new Limiter(settings.concurrency);
     this.stops = new Limiter(settings.concurrency);
     this.pauses = new Limiter(settings.concurrency);
+    this.notices = new FreezeNotices(ctx.clock, ctx.logger);
     this.images = new Images(
       this.api,
       ctx.logger,
@@ -391,6 +395,14 @@ export class DockerScheduler implements Scheduler {
 
   /** Pauses a running replica now (it counts as running until the pause returns). False if it is gone. */
   private freeze(r: Replica): Promise<boolean> {
+    const notice = this.runs.get(r.service)?.freezeNotice;
+    if (notice) {
+      // Told first, paused after its grace, in the background: it counts as warming (all of its capacity)
+      // meanwhile, and a scale-up can take it back (adoptWarming). Not awaited by the scale call.
+      r.state = 'warming';
+      r.work = r.work.then(() => this.noticeThenPause(r, notice, false));
+      return Promise.resolve(true);
+    }
     r.state = 'frozen';
     const done = r.work.then(() => this.pauses.run(() => this.pause(r)));
     r.work = done.then(() => {});
@@ -402,11 +414,50 @@ export class DockerScheduler implements Scheduler {
     r.state = 'starting';
     const done = r.work.then(() => this.pauses.run(() => this.unpause(r)));
     r.work = done.then(() => {});
-    return done;
+    const notice = this.runs.get(r.service)?.freezeNotice;
+    if (!notice) return done;
+    // The cgroup freezer tells the process nothing: a notice's replica hears of its thaw from us.
+    return done.then((ok) => {
+      if (ok && r.state === 'running') this.notices.resume(notice, this.noticeTarget(r));
+      return ok;
+    });
+  }
+
+  /** After the notice's grace: paused if still meant to be frozen; running on if a scale-up took it back. */
+  private async noticeThenPause(r: Replica, notice: FreezeNotice, fresh: boolean): Promise<void> {
+    if (!isWarming(r) || r.id === undefined) return;
+    if ((await this.notices.before(notice, this.noticeTarget(r), fresh)) && isWarming(r)) {
+      await this.pauses.run(() => this.pause(r));
+    } else if (isStarting(r) && !r.paused) {
+      r.state = 'running'; // taken back before its notice went out
+      this.notify(r.service);
+    }
+  }
+
+  /** What a freeze notice needs of a container: its signal goes to the main process. */
+  private noticeTarget(r: Replica): NoticeTarget {
+    return {
+      service: r.service,
+      replica: r.name,
+      signal: async (name) => {
+        if (r.id === undefined) return;
+        await this.api.request('POST', `/containers/${r.id}/kill`, {
+          query: { signal: name },
+          timeoutMs: 10_000,
+        });
+      },
+    };
   }
 
   /** A warming replica becomes active: it runs once started (unpaused if its pause came first). */
   private adoptWarming(r: Replica): void {
+    const notice = this.runs.get(r.service)?.freezeNotice;
+    if (notice && this.notices.cancel(r.name)) {
+      // In its grace: never paused, so it simply runs on, told so.
+      r.state = 'running';
+      this.notices.resume(notice, this.noticeTarget(r));
+      return;
+    }
     r.state = 'starting';
     r.work = r.work.then(async () => {
       if (r.paused) await this.pauses.run(() => this.unpause(r));
@@ -592,6 +643,8 @@ export class DockerScheduler implements Scheduler {
     r.busy = false;
     if (r.state === 'warming') {
       r.startedAt = this.ctx.clock.now();
+      const notice = this.runs.get(r.service)?.freezeNotice;
+      if (notice) return this.noticeThenPause(r, notice, true);
       await this.pauses.run(() => this.pause(r));
     }
   }
@@ -599,6 +652,7 @@ export class DockerScheduler implements Scheduler {
   /** Marks a replica stopping and queues its stop and removal after whatever runs on it now. */
   private stop(r: Replica, now = false): void {
     if (this.replicas.get(r.name) !== r) return;
+    this.notices.cancel(r.name); // a freeze in its grace: the removal need not wait for it
     r.state = 'stopping';
     if (r.stopQueued) return;
     r.stopQueued = true;
