@@ -9,9 +9,11 @@ import { Controller, Leadership, type Lease } from '../controller/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Config } from '../core/types.js';
+import { awaitClaim, CLAIM_TTL_MS, type Claim, ClaimedError } from '../ha/claim.js';
 import { createScheduler, freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
+import { createClaim } from './claim.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
 export function readConfig(path: string): Promise<LoadedConfig> {
@@ -49,7 +51,10 @@ export interface Instance {
   readonly scheduler: Scheduler;
   readonly sources: ReadonlyMap<string, Source>;
   readonly api: ApiServer | undefined;
-  /** With `ha` configured: the election this instance takes part in (it acts only while leading). */
+  /**
+   * With `ha` configured: the election this instance takes part in (it acts only while leading). Without
+   * it, on a shared back-end: this instance's claim on its name (it acts only while holding it).
+   */
   readonly leadership: Leadership | undefined;
   /** Stops the loop and the API; with drain, stops every replica first. */
   close(options: { drain: boolean }): Promise<void>;
@@ -75,6 +80,8 @@ export interface InstanceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The dashboard's folder; found next to this module (src/ or dist/) by default. */
   readonly dashboardDir?: string;
+  /** The time to live of the instance's claim on its back-end (without `ha`); CLAIM_TTL_MS by default. */
+  readonly claimTtlMs?: number;
 }
 
 /**
@@ -172,6 +179,39 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     }
     leadership = new Leadership({ lease, ttlMs, clock, logger });
   }
+  let claim: Claim | undefined;
+  try {
+    claim = createClaim(config, {
+      ttlMs: options.claimTtlMs ?? CLAIM_TTL_MS,
+      env: options.env ?? process.env,
+    });
+  } catch (error) {
+    await scheduler.close();
+    await Promise.all([...sources.values()].map((s) => s.close()));
+    throw error;
+  }
+  // Set once the controller exists: events of a claim lost (or back) go to its log.
+  let onClaim: ((holding: boolean, holder: string | null) => void) | undefined;
+  if (claim) {
+    const ttlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
+    leadership = new Leadership({
+      lease: claim,
+      ttlMs,
+      clock,
+      logger,
+      onChange: (holding, holder) => onClaim?.(holding, holder),
+    });
+    // Before anything is touched: a second instance of this name must not act even once.
+    leadership.start();
+    const outcome = await awaitClaim(leadership, claim, 2 * ttlMs);
+    if (!outcome.ok) {
+      await leadership.stop();
+      await scheduler.close();
+      await Promise.all([...sources.values()].map((s) => s.close()));
+      throw new ClaimedError(config.name, outcome.holder, claim.where);
+    }
+    logger.log('info', `holding instance "${config.name}" as ${claim.id} (${claim.where})`);
+  }
   const elected = leadership;
   const controller = new Controller({
     name: config.name,
@@ -186,6 +226,14 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     ...(elected ? { canAct: () => elected.isLeader() } : {}),
     ...(options.keepRemoved ? { keepRemoved: true } : {}),
   });
+  if (claim) {
+    const where = claim.where;
+    onClaim = (holding, holder) => {
+      const lost = `instance "${config.name}" is held by ${holder ?? 'another holder, or its claim could not be renewed'} (${where}): not acting`;
+      logger.log(holding ? 'info' : 'warn', holding ? `holding instance "${config.name}" again` : lost);
+      controller.setProblem('claim', holding ? undefined : lost, `holding instance "${config.name}" again`);
+    };
+  }
 
   // The state tells the dashboard which services take demand by hand, and how long a value set so holds.
   const snapshot = () => {
@@ -201,7 +249,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
           ...(held ? { override: { value: held.value, until: new Date(held.until).toISOString() } } : {}),
         };
       }),
-      ...(elected ? { leader: elected.state() } : {}),
+      ...(elected && !claim ? { leader: elected.state() } : {}),
+      ...(elected && claim ? { claim: { ...elected.state(), where: claim.where } } : {}),
     };
   };
   const env = options.env ?? process.env;

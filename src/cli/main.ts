@@ -8,6 +8,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { LogLevel } from '../core/ports.js';
 import type { ControllerEvent, ServicePolicy, Snapshot, SourceResult } from '../core/types.js';
 import { parseDuration } from '../core/units.js';
+import { ClaimedError } from '../ha/claim.js';
 import { streamLogger } from '../infra/logger.js';
 import { systemClock } from '../infra/system-clock.js';
 import { EMPTY_MEMORY, plan } from '../planner/index.js';
@@ -349,6 +350,11 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.problems.join('\n')}\n`);
+      process.exit(2);
+    }
+    // Another live instance of this name holds the back-end: acting too would fight it.
+    if (error instanceof ClaimedError) {
+      process.stderr.write(`microscaler: ${error.message}\n`);
       process.exit(2);
     }
     if (error instanceof UsageError) {

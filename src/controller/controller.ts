@@ -467,6 +467,15 @@ export class Controller {
   }
 
   /**
+   * A problem found outside the loop (this instance's claim on its back-end held by another): an error
+   * event once, and a `recovered` event saying `recovered` once `message` is undefined again.
+   */
+  setProblem(key: string, message: string | undefined, recovered: string): void {
+    if (message === undefined) this.clearProblem(`outside:${key}`, undefined, recovered);
+    else this.problem(`outside:${key}`, undefined, message);
+  }
+
+  /**
    * Starts a read for every source with none in flight, and waits for them, but no longer than a tick. A read
    * still running after readTimeoutMs is aborted and counts as a failure; its late answer is ignored.
    */

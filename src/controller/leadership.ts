@@ -32,6 +32,11 @@ export interface LeadershipOptions {
   readonly logger: Logger;
   /** Milliseconds from a monotonic clock; performance.now() by default. */
   readonly timer?: () => number;
+  /**
+   * Called when this instance starts or stops holding the lease, with who holds it as last seen; instead
+   * of the "leading" log lines (a claim says it in its own words).
+   */
+  readonly onChange?: (holding: boolean, holder: string | null) => void;
 }
 
 /** Who leads, as /api/state shows it. */
@@ -134,6 +139,10 @@ export class Leadership {
     const now = this.renewedAt !== undefined;
     if (now === this.wasLeader) return;
     this.wasLeader = now;
+    if (this.opts.onChange) {
+      this.opts.onChange(now, now ? this.id : this.lastHolder === this.id ? null : this.lastHolder);
+      return;
+    }
     this.opts.logger.log(
       now ? 'info' : 'warn',
       now ? `leading as ${this.id}` : `no longer leading (${this.id})`,

@@ -52,6 +52,8 @@ export class KubeLease implements Lease {
   readonly #timer: () => number;
   /** The record as last seen, and when (monotonic) we saw it change; client-go's observedRecord/Time. */
   #seen: { record: string; at: number } | undefined;
+  /** Another holder whose renewal we saw (the record changed under it): alive. For claims, src/ha/claim.ts. */
+  #alive: string | undefined;
 
   constructor(options: KubeLeaseOptions) {
     this.#opts = options;
@@ -151,7 +153,15 @@ export class KubeLease implements Lease {
       spec.renewTime ?? null,
       spec.leaseTransitions ?? null,
     ]);
-    if (this.#seen?.record !== record) this.#seen = { record, at: this.#timer() };
+    if (this.#seen?.record === record) return;
+    const holder = spec.holderIdentity || null;
+    if (this.#seen !== undefined && holder !== null && holder !== this.id) this.#alive = holder;
+    this.#seen = { record, at: this.#timer() };
+  }
+
+  /** Another holder seen renewing the Lease since this instance started looking, or undefined. */
+  aliveHolder(): string | undefined {
+    return this.#alive;
   }
 
   async #create(signal: AbortSignal): Promise<boolean> {
