@@ -258,6 +258,25 @@ services:
     assert.deepEqual(commandOf(body('{ command: [./w.sh] }', docker), file), ['./w.sh']);
   });
 
+  test('run.logs: the defaults fill what is left out; retention in ms', () => {
+    const logsOf = (logs: string) =>
+      parseConfig(web(`{ run: { logs: ${logs} }, ${REMAINDER} }`), { env: {} }).services[0]?.run.logs;
+    assert.deepEqual(logsOf('{}'), {
+      maxSize: 10 * 2 ** 20,
+      keep: 2,
+      retentionMs: 600_000,
+      keepStopped: 10,
+    });
+    assert.deepEqual(logsOf('{ maxSize: 1Mi, keep: 0, retention: 30s, keepStopped: 3 }'), {
+      maxSize: 2 ** 20,
+      keep: 0,
+      retentionMs: 30_000,
+      keepStopped: 3,
+    });
+    const none = parseConfig(web(`{ ${REMAINDER} }`), { env: {} }).services[0]?.run;
+    assert.equal(none?.logs, undefined, 'left out: the back-end applies the defaults');
+  });
+
   test('a .json file is strict JSON, a .yaml file reads the same JSON text', () => {
     const text = JSON.stringify({
       capacity: { replicas: 2 },
@@ -381,6 +400,21 @@ describe('bad configs: one problem each', () => {
       'capacity.memory 0',
       web(`{ ${REMAINDER} }`, 'capacity: { replicas: 1, memory: 0Mi }'),
       'capacity.memory: must be more than 0 bytes, got "0Mi"',
+    ],
+    [
+      'run.logs.keep negative',
+      web(`{ run: { logs: { keep: -1 } }, ${REMAINDER} }`),
+      'services.web.run.logs.keep: must be an integer ≥ 0, got -1',
+    ],
+    [
+      'run.logs.maxSize bad',
+      web(`{ run: { logs: { maxSize: 10mb } }, ${REMAINDER} }`),
+      'services.web.run.logs.maxSize: must be a memory size like 64Mi or 2Gi, got "10mb"',
+    ],
+    [
+      'run.logs unknown key',
+      web(`{ run: { logs: { size: 1Mi } }, ${REMAINDER} }`),
+      'services.web.run.logs.size: unknown key',
     ],
     [
       'capacity unknown key',

@@ -412,7 +412,7 @@ function toServiceSpec(
   baseDir: string | undefined,
   localCommand: boolean,
 ): ServiceSpec {
-  const { stopGrace, ...run } = service.run;
+  const { stopGrace, logs, ...run } = service.run;
   const cwd = run.cwd !== undefined && baseDir !== undefined ? resolve(baseDir, run.cwd) : run.cwd;
   const command = localCommand ? localProgram(run.command, cwd, baseDir) : run.command;
   const notice = freezeNotice(service);
@@ -422,6 +422,16 @@ function toServiceSpec(
     ...(command !== undefined ? { command } : {}),
     stopGraceMs: stopGrace,
     ...(notice ? { freezeNotice: notice } : {}),
+    ...(logs
+      ? {
+          logs: {
+            maxSize: logs.maxSize,
+            keep: logs.keep,
+            retentionMs: logs.retention,
+            keepStopped: logs.keepStopped,
+          },
+        }
+      : {}),
   };
   return {
     name,

@@ -92,6 +92,16 @@ const envName = z
   .string()
   .regex(/^[^=\0]+$/, { error: 'environment variable names must not be empty or contain "="' });
 
+/** The process back-end's replica logs (src/schedulers/replica-logs.ts); defaults as docs/config.md says. */
+export const logsSchema = z.strictObject({
+  maxSize: memory().default(10 * 2 ** 20),
+  keep: integer(0)
+    .max(100, { error: expecting('an integer from 0 to 100') })
+    .default(2),
+  retention: duration().default(10 * 60_000),
+  keepStopped: integer(0).default(10),
+});
+
 export const runSchema = z.strictObject({
   command: z
     .array(z.string())
@@ -107,6 +117,8 @@ export const runSchema = z.strictObject({
   stopGrace: duration().default(5000),
   /** When the image is pulled: at start-up always, only when it is not present, or never. */
   pull: z.enum(['always', 'missing', 'never']).default('missing'),
+  /** Left out: the defaults (the process back-end applies them). */
+  logs: logsSchema.optional(),
 });
 
 // `preempt:` and `warm:` in their long forms, with a freeze notice (issue 13, item 9): before a replica is

@@ -40,6 +40,13 @@ export interface RunSpec {
   readonly stopGraceMs?: number;
   /** When the image is pulled (docker, swarm): at start-up always, only when missing, or never. */
   readonly pull?: 'always' | 'missing' | 'never';
+  /** The process back-end's replica logs: cap, rotated files, and how long stopped replicas' logs stay. */
+  readonly logs?: {
+    readonly maxSize: number;
+    readonly keep: number;
+    readonly retentionMs: number;
+    readonly keepStopped: number;
+  };
   /** Told before each freeze of a replica (back-ends that freeze); absent = frozen without a word. */
   readonly freezeNotice?: FreezeNotice;
 }

@@ -3,7 +3,8 @@
 //
 // Layout of the state directory:
 //   replicas/<id>.json        one record per replica (written atomically, removed when the replica is gone)
-//   logs/<service>-<id>.log   the replica's stdout and stderr (kept after it exits, for post-mortems)
+//   logs/<service>-<id>.log   the replica's stdout and stderr, capped and rotated (`.1`, `.2`), kept a while
+//                             after it exits, for post-mortems (replica-logs.ts)
 //
 // Ownership: a replica carries MICROSCALER_INSTANCE/SERVICE/REPLICA in its environment. A record is adopted
 // only if its pid is alive with the recorded start time and those variables; otherwise the record is
@@ -52,6 +53,7 @@ import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
 import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
 import { spawnFailure } from './process-run.js';
+import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
 
 /** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
 const FROZEN_SYNC_MS = 5000;
@@ -322,6 +324,7 @@ export class ProcessScheduler implements Scheduler {
   private scanning: Promise<void> | undefined;
   private dirsReady: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private readonly logs: ReplicaLogs;
 
   static async create(settings: ProcessSettings, ctx: SchedulerContext): Promise<ProcessScheduler> {
     const scheduler = new ProcessScheduler(settings, ctx);
@@ -334,11 +337,22 @@ export class ProcessScheduler implements Scheduler {
     this.stateDir = settings.stateDir ? resolve(settings.stateDir) : defaultStateDir(ctx.instance);
     this.runs = new Map(ctx.services.map((s) => [s.name, s.run]));
     this.notices = new FreezeNotices(ctx.clock, ctx.logger);
+    this.logs = new ReplicaLogs({
+      dir: this.logsDir,
+      recordsDir: this.recordsDir,
+      logger: ctx.logger,
+      settings: (service) => this.runs.get(service)?.logs ?? DEFAULT_LOG_SETTINGS,
+      live: () => this.replicas.values(),
+    });
   }
 
   /** Adopts the replicas recorded in the state directory. Idempotent. */
   init(): Promise<void> {
-    this.ready ??= this.removeStaleTmp().then(() => this.scan());
+    this.ready ??= this.removeStaleTmp()
+      .then(() => this.scan())
+      .then(() => {
+        if (!this.closed) this.logs.start();
+      });
     return this.ready;
   }
 
@@ -504,7 +518,7 @@ export class ProcessScheduler implements Scheduler {
       clearTimeout(r.killTimer);
       r.child?.unref();
     }
-    await Promise.all(this.removals);
+    await Promise.all([...this.removals, this.logs.close()]);
   }
 
   /** Stops every replica this instance started or adopted; resolves once they have all exited. */
@@ -610,7 +624,7 @@ export class ProcessScheduler implements Scheduler {
       return; // stopped (or closed) before it was spawned: nothing to run
     }
 
-    const logPath = join(this.logsDir, `${service}-${id}.log`);
+    const logPath = this.logs.path(service, id);
     let logFd: number;
     try {
       logFd = openSync(logPath, 'a');
@@ -945,6 +959,7 @@ export class ProcessScheduler implements Scheduler {
     clearTimeout(r.killTimer);
     r.child?.unref();
     r.markGone();
+    this.logs.gone();
     const path = join(this.recordsDir, `${r.id}.json`);
     // After the write settles, or a late write would resurrect the record. A failed write may still have
     // left the pending record: it goes too (removing needs no free space).
