@@ -17,6 +17,13 @@ export class Backoff {
     return this.delay;
   }
 
+  /** Back to the first delay (the thing works again). */
+  reset(): void {
+    this.failures = 0;
+    this.retryAt = 0;
+    this.delay = 0;
+  }
+
   /**
    * Whether the wait is still on. A clock that went back (it should not: see Clock.now) would otherwise
    * leave more than the delay to wait, for as long as it went back: the wait ends instead.

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type {
   Capacity,
@@ -32,6 +32,7 @@ import {
 } from './metrics.js';
 import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
 import { applyChange, describeChange, type ServiceChange } from './service-change.js';
+import { TerminalHolds } from './terminal-holds.js';
 
 export interface ControllerOptions {
   readonly name: string;
@@ -179,6 +180,11 @@ export class Controller {
   private readonly names: ReadonlySet<string>;
   /** Removed services already told about (once each, until they are gone). */
   private readonly removedTold = new Set<string>();
+  /** Services whose last call failed with a TerminalError: not called again until something changes. */
+  private readonly holds = new TerminalHolds();
+  /** Set while observe() is not asked again after a TerminalError: until when. */
+  private observeHeldUntil: number | undefined;
+  private readonly observeBackoff = new Backoff(1000, 60_000);
 
   constructor(options: ControllerOptions) {
     this.opts = options;
@@ -194,7 +200,10 @@ export class Controller {
     this.scaleTimeoutMs = options.scaleTimeoutMs ?? DEFAULT_SCALE_TIMEOUT_MS;
     this.log = new EventLog(options.eventHistory);
     this.slots = [...options.sources].map(([name, source]) => ({ name, source, read: undefined }));
-    this.unwatch = options.scheduler.watch?.(() => this.requestReconcile());
+    this.unwatch = options.scheduler.watch?.((service) => {
+      this.releaseHold(service, 'the back-end reports a change');
+      this.requestReconcile();
+    });
   }
 
   /** Starts the loop; resolves when it has stopped. */
@@ -339,6 +348,7 @@ export class Controller {
     const after = applyChange(before, change);
     this.policies = this.policies.with(i, after);
     this.refreshEffective();
+    this.releaseHold(service, 'its settings changed');
     const what = describeChange(before, after);
     this.opts.logger.log('info', `changed ${service}: ${what}`);
     this.emitLive({ kind: 'change', service, message: `changed ${service}: ${what}` });
@@ -367,6 +377,7 @@ export class Controller {
     this.indexOf(service);
     if (this.paused.delete(service)) {
       this.refreshEffective();
+      this.releaseHold(service, 'it was resumed');
       this.opts.logger.log('info', `resumed ${service}`);
       this.emitLive({ kind: 'change', service, message: `resumed ${service}` });
     }
@@ -527,6 +538,9 @@ export class Controller {
 
   private async observe(): Promise<Observation | undefined> {
     const seq = this.settles;
+    // A back-end that answered with a TerminalError (credentials refused, say) is not asked every tick.
+    if (this.observeHeldUntil !== undefined && this.opts.clock.now() < this.observeHeldUntil)
+      return undefined;
     try {
       // Back-ends bound their own calls; this signal only ends them when the loop stops. The controller
       // stops waiting after observeTimeoutMs in any case (a hung back-end must not freeze the loop).
@@ -541,11 +555,23 @@ export class Controller {
         return undefined;
       }
       this.observed = seen.value;
+      this.observeHeldUntil = undefined;
+      this.observeBackoff.reset();
       this.clearProblem('scheduler', undefined, 'the back-end answers again');
       this.track(this.observed);
       return { map: seen.value, seq };
     } catch (error) {
       this.observeErrors++;
+      if (error instanceof TerminalError) {
+        const delay = this.observeBackoff.fail(this.opts.clock.now());
+        this.observeHeldUntil = this.opts.clock.now() + delay;
+        this.problem(
+          'scheduler',
+          undefined,
+          `cannot observe replicas: ${errorMessage(error)} (not asked every tick meanwhile: again after 1s, doubling up to 60s)`,
+        );
+        return undefined;
+      }
       this.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
       return undefined;
     }
@@ -646,8 +672,10 @@ export class Controller {
           if (c.frozen !== undefined) heldFrozen = Math.max(heldFrozen ?? 0, c.frozen);
         }
       }
-      // A service waiting out a backoff is left alone, as if a call were in flight for what it has.
-      if (held === undefined && waiting) held = o.running + o.starting;
+      // A service waiting out a backoff, or held after a TerminalError, is left alone, as if a call were in
+      // flight for what it has.
+      const stuck = this.isHeld(s.name, observed.get(s.name));
+      if (held === undefined && (waiting || stuck)) held = o.running + o.starting;
       const planned = desired.get(s.name);
       return {
         name: s.name,
@@ -716,14 +744,18 @@ export class Controller {
               : `${name} above plan`));
       void this.call(name, replicas, reason, true, active, frozen);
     }
-    this.actOnRemoved(removed, now);
+    this.actOnRemoved(removed, observed, now);
   }
 
   /**
    * Tells once about each removed service the back-end reports, and stops its replicas unless they are kept.
    * One call at a time per service, and none while a backoff waits or a settled call may not show yet.
    */
-  private actOnRemoved(removed: readonly RemovedService[], now: number): void {
+  private actOnRemoved(
+    removed: readonly RemovedService[],
+    observed: ReadonlyMap<string, Observed>,
+    now: number,
+  ): void {
     const keep = this.opts.keepRemoved === true;
     for (const name of this.removedTold) {
       if (!removed.some((r) => r.name === name)) this.removedTold.delete(name);
@@ -737,7 +769,7 @@ export class Controller {
         this.emit('plan', message, r.name);
       }
       if (keep || r.active === 0 || this.inFlight.has(r.name) || this.unseen.has(r.name)) continue;
-      if (this.backoff.get(r.name)?.waiting(now)) continue;
+      if (this.backoff.get(r.name)?.waiting(now) || this.isHeld(r.name, observed.get(r.name))) continue;
       const reason = `stopping ${r.active} replica(s) of ${r.name}, which is not in the config (run --keep-removed keeps them)`;
       void this.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
     }
@@ -801,7 +833,8 @@ export class Controller {
         }
       } catch (error) {
         if (metrics) metrics.scaleErrors++;
-        failed(`failed: ${errorMessage(error)}`);
+        if (error instanceof TerminalError) this.holdTerminal(service, replicas, error);
+        else failed(`failed: ${errorMessage(error)}`);
       } finally {
         this.settled(service, replicas, frozen);
         this.inFlight.delete(service);
@@ -809,6 +842,34 @@ export class Controller {
     })();
     this.inFlight.set(service, { target: replicas, ...(frozen === undefined ? {} : { frozen }), done });
     return done.then(() => this.requestReconcile());
+  }
+
+  /**
+   * A call the back-end refused for good (401, 403, 404, not ours): reported once, and not made again, on a
+   * timer or otherwise, until the service's settings, the config or the object change. Even then retries
+   * keep to the backoff, so an object that keeps changing cannot make the calls a tight loop.
+   */
+  private holdTerminal(service: string, replicas: number, error: TerminalError): void {
+    const backoff = this.backoff.get(service) ?? new Backoff();
+    this.backoff.set(service, backoff);
+    backoff.fail(this.opts.clock.now());
+    this.holds.hold(service, this.observed.get(service), this.opts.scheduler.revision?.(service));
+    this.problem(
+      `scale:${service}`,
+      service,
+      `scaling ${service} to ${replicas} failed: ${errorMessage(error)}; not retried until the service, the config or that object changes`,
+    );
+  }
+
+  /** Whether a service is held after a TerminalError; a change of its object ends the hold. */
+  private isHeld(service: string, observed: Observed | undefined): boolean {
+    const state = this.holds.check(service, observed, this.opts.scheduler.revision?.(service));
+    if (state === 'released') this.opts.logger.log('info', `${service}: its object changed, trying again`);
+    return state === 'held';
+  }
+
+  private releaseHold(service: string, why: string): void {
+    if (this.holds.release(service)) this.opts.logger.log('info', `${service}: ${why}, trying again`);
   }
 
   /**

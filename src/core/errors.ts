@@ -15,6 +15,15 @@ export class TransientError extends Error {
   override readonly name = 'TransientError';
 }
 
+/**
+ * A back-end's answer that asking again cannot change: 401, 403, 404, or an object not labelled as ours.
+ * The controller reports it once and does not ask again until something changes: the service's settings,
+ * the config, or the object itself (as the back-end observes or watches it).
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

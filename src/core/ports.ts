@@ -37,6 +37,11 @@ export interface Scheduler {
   scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void>;
   /** Calls onChange(service) whenever a replica of that service changes state; returns an unsubscribe. */
   watch?(onChange: (service: string) => void): () => void;
+  /**
+   * An opaque version of the object behind a service (its workload, job, app) as last observed, where the
+   * back-end has one: when it changes, a call that failed with a TerminalError is tried again.
+   */
+  revision?(service: string): string | undefined;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 // JSON over HTTP for the cluster back-ends (Nomad, Marathon). Network failures and timeouts become
-// TransientError (the controller retries them); an answered request returns its status for the caller to judge.
+// TransientError (the controller retries them); an answered request returns its status for the caller to judge,
+// with answerError() for the kind: 401, 403 and 404 are TerminalError (held, not retried on a timer).
 // Tokens travel in headers only, so no message here can contain one.
-import { TransientError } from '../core/errors.js';
+import { TerminalError, TransientError } from '../core/errors.js';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -54,6 +55,16 @@ export async function requestJson(req: HttpRequest): Promise<HttpAnswer> {
     // Nomad answers errors as plain text; keep it as is.
   }
   return { status: response.status, body, text: text.slice(0, 300).trim() };
+}
+
+/**
+ * The error for a failed answer: 401, 403 and 404 cannot change by asking again (TerminalError: the controller
+ * holds the service until something changes); 5xx and 429 may (TransientError: retried with backoff).
+ */
+export function answerError(status: number, text: string): Error {
+  if (status === 401 || status === 403 || status === 404) return new TerminalError(text);
+  if (status >= 500 || status === 429) return new TransientError(text);
+  return new Error(text);
 }
 
 /** The text an error answer carries: Marathon's {message}, Nomad's plain text. */

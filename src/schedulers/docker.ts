@@ -22,7 +22,7 @@
 // parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { FreezeNotice, Observed, RunSpec } from '../core/types.js';
@@ -93,6 +93,8 @@ interface Failure {
   at: number;
   retryAt: number;
   error: string;
+  /** The engine refused for good (401, 403, 404: asking again cannot help): the next scale-up is a TerminalError. */
+  terminal?: boolean;
 }
 
 interface ContainerSummary {
@@ -367,6 +369,11 @@ export class DockerScheduler implements Scheduler {
     if (this.down) throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
     const now = this.ctx.clock.now();
     const failure = this.failures.get(service);
+    if (failure?.terminal) {
+      // Said once: the controller holds the service until something changes, then this tries again.
+      failure.terminal = false;
+      throw new TerminalError(failure.error);
+    }
     if (failure && now < failure.retryAt) {
       throw new Error(
         `${failure.error} (${failure.count} time(s) in a row; next attempt in ${failure.retryAt - now}ms)`,
@@ -635,7 +642,11 @@ export class DockerScheduler implements Scheduler {
     } catch (error) {
       const message = `cannot start a container of ${r.service} (image ${run.image}): ${errorMessage(error)}`;
       this.ctx.logger.log('warn', message, { service: r.service, container: r.name });
-      this.fail(r.service, message);
+      this.fail(
+        r.service,
+        message,
+        error instanceof DockerApiError && [401, 403, 404].includes(error.status),
+      );
       r.busy = false;
       this.stop(r, true);
       return;
@@ -700,13 +711,19 @@ export class DockerScheduler implements Scheduler {
     this.drop(r);
   }
 
-  private fail(service: string, error: string): void {
+  private fail(service: string, error: string, terminal = false): void {
     const now = this.ctx.clock.now();
     const previous = this.failures.get(service);
     // A failure long after the last one starts a new series.
     const count = previous && now - previous.at < 60_000 ? previous.count + 1 : 1;
     const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
-    this.failures.set(service, { count, at: now, retryAt: now + delay, error });
+    this.failures.set(service, {
+      count,
+      at: now,
+      retryAt: now + delay,
+      error,
+      ...(terminal ? { terminal } : {}),
+    });
   }
 
   private containerSpec(service: string, run: RunSpec): Record<string, unknown> {

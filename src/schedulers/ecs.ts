@@ -11,7 +11,7 @@
 // stopping = the service's tasks with desiredStatus STOPPED whose lastStatus is not yet STOPPED
 // (DEACTIVATING, STOPPING, ...: they still hold their instance), from ListTasks + DescribeTasks.
 import { z } from 'zod';
-import { ConfigError, errorMessage, TransientError } from '../core/errors.js';
+import { ConfigError, errorMessage, TerminalError, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
@@ -138,15 +138,18 @@ export class EcsScheduler implements Scheduler {
   private owned(found: Map<string, EcsService>, service: string, name: string): EcsService {
     const s = found.get(name);
     if (!s || s.status === 'INACTIVE') {
-      throw new Error(
+      throw new TerminalError(
         `${WHO}: ECS service ${name} not found in cluster ${this.settings.cluster} (services.${service}.run.workload)`,
       );
     }
     if (s.status !== 'ACTIVE') throw new Error(`${WHO}: ECS service ${name} is ${s.status}, not ACTIVE`);
     const tags = Object.fromEntries((s.tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
     const why = notOurs(tags, this.ctx.instance, service);
-    if (why)
-      throw new Error(`${WHO}: not scaling ECS service ${name}: ${why} (set them as the service's tags)`);
+    if (why) {
+      throw new TerminalError(
+        `${WHO}: not scaling ECS service ${name}: ${why} (set them as the service's tags)`,
+      );
+    }
     return s;
   }
 
@@ -174,8 +177,9 @@ export class EcsScheduler implements Scheduler {
           `scheduler.cluster: ECS cluster ${this.settings.cluster} not found (${message})`,
         ]);
       }
+      // Terminal: asking again cannot change them (the controller holds the service until something changes).
       if (name === 'ServiceNotFoundException' || name === 'ServiceNotActiveException') {
-        throw new Error(`${WHO}: ${where}: ${name}: ${message}`);
+        throw new TerminalError(`${WHO}: ${where}: ${name}: ${message}`);
       }
       if (
         /AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|InvalidClientTokenId|CredentialsProvider/.test(
@@ -184,7 +188,7 @@ export class EcsScheduler implements Scheduler {
         status === 401 ||
         status === 403
       ) {
-        throw new Error(
+        throw new TerminalError(
           `${WHO}: AWS refused ${where} (${name}: ${message}); check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, role) and that they allow ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, ecs:DescribeTasks`,
         );
       }

@@ -12,7 +12,7 @@
 // to wake the controller at once when a pod changes. The workload is read before its pods so that a pod
 // that starts terminating in between is counted twice (safe), never zero times.
 import { z } from 'zod';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
@@ -113,6 +113,8 @@ export class KubernetesScheduler implements Scheduler {
   private readonly last = new Map<string, Observed>();
   /** Services whose workload is currently missing or unlabelled (warned once). */
   private readonly lost = new Set<string>();
+  /** Each workload's resourceVersion as last observed ("absent" while it does not exist). */
+  private readonly revisions = new Map<string, string>();
   private readonly timeoutMs: number;
   /** Each workload's pod selector, as read at start-up (for watches). */
   private readonly selectors = new Map<string, string>();
@@ -177,12 +179,20 @@ export class KubernetesScheduler implements Scheduler {
   }
 
   async observe(signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
-    const entries = await Promise.all(
-      [...this.refs].map(
-        async ([service, ref]) => [service, await this.observeOne(service, ref, signal)] as const,
-      ),
-    );
-    return new Map(entries);
+    try {
+      const entries = await Promise.all(
+        [...this.refs].map(
+          async ([service, ref]) => [service, await this.observeOne(service, ref, signal)] as const,
+        ),
+      );
+      return new Map(entries);
+    } catch (error) {
+      throw terminal(error);
+    }
+  }
+
+  revision(service: string): string | undefined {
+    return this.revisions.get(service);
   }
 
   async scale(service: string, replicas: number, reason: string): Promise<void> {
@@ -192,6 +202,14 @@ export class KubernetesScheduler implements Scheduler {
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new RangeError(`kubernetes scheduler: cannot scale "${service}" to ${replicas} replicas`);
     }
+    try {
+      await this.scaleOnce(service, ref, replicas, reason);
+    } catch (error) {
+      throw terminal(error);
+    }
+  }
+
+  private async scaleOnce(service: string, ref: Ref, replicas: number, reason: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const workload = await this.readOwned(service, ref);
       const scale = await this.call<Scale>('GET', `${this.path(ref)}/scale`, ref);
@@ -254,11 +272,13 @@ export class KubernetesScheduler implements Scheduler {
     let w: Workload;
     try {
       w = await this.read(ref, signal);
+      this.revisions.set(service, w.metadata.resourceVersion ?? '');
       const why = notOurs(w, this.ctx.instance, service);
       if (why) throw new KubeApiError(0, 'NotOurs', why);
     } catch (error) {
       if (!(error instanceof KubeApiError) || (error.status !== 404 && error.reason !== 'NotOurs'))
         throw error;
+      if (error.status === 404) this.revisions.set(service, 'absent');
       // One workload gone or relabelled must not blind the others: warn once, keep its last counts.
       if (!this.lost.has(service)) {
         this.lost.add(service);
@@ -296,7 +316,7 @@ export class KubernetesScheduler implements Scheduler {
   private async readOwned(service: string, ref: Ref): Promise<Workload> {
     const w = await this.call<Workload>('GET', this.path(ref), ref);
     const why = notOurs(w, this.ctx.instance, service);
-    if (why) throw new Error(`kubernetes scheduler: ${this.where(ref)} ${why}; not scaling it`);
+    if (why) throw new TerminalError(`kubernetes scheduler: ${this.where(ref)} ${why}; not scaling it`);
     return w;
   }
 
@@ -323,7 +343,9 @@ export class KubernetesScheduler implements Scheduler {
       });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) {
-        throw new Error(`kubernetes scheduler: ${this.where(ref)} does not exist (${errorMessage(error)})`);
+        throw new TerminalError(
+          `kubernetes scheduler: ${this.where(ref)} does not exist (${errorMessage(error)})`,
+        );
       }
       throw error;
     }
@@ -336,6 +358,14 @@ export class KubernetesScheduler implements Scheduler {
   private where(ref: Ref): string {
     return `${ref.label} in namespace ${this.namespace}`;
   }
+}
+
+/** 401, 403 and 404 do not change by asking again: a TerminalError, which the controller does not retry on a timer. */
+function terminal(error: unknown): unknown {
+  if (error instanceof KubeApiError && [401, 403, 404].includes(error.status)) {
+    return new TerminalError(error.message, { cause: error });
+  }
+  return error;
 }
 
 /** Why a workload is not this service's, or undefined when it is. */

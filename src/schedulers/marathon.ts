@@ -11,11 +11,11 @@
 // as Force12 did, for at most `lockWait`; then a TransientError leaves it to the controller. Never
 // `?force=true`: that would cancel someone else's deployment.
 import { z } from 'zod';
-import { TransientError } from '../core/errors.js';
+import { TerminalError, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
-import { answerMessage, type HttpAnswer, requestJson } from './cluster-http.js';
+import { answerError, answerMessage, type HttpAnswer, requestJson } from './cluster-http.js';
 import { checkReplicas, notOurs, reconcileCounts, workloads } from './workloads.js';
 
 export const marathonSettingsSchema = z
@@ -149,7 +149,9 @@ export class MarathonScheduler implements Scheduler {
   private async owned(service: string, id: string): Promise<MarathonApp> {
     const app = await this.app(id);
     const why = notOurs(app.labels, this.ctx.instance, service);
-    if (why) throw new Error(`${WHO}: not scaling Marathon app ${id}: ${why} (set it in the app's labels)`);
+    if (why) {
+      throw new TerminalError(`${WHO}: not scaling Marathon app ${id}: ${why} (set it in the app's labels)`);
+    }
     return app;
   }
 
@@ -181,14 +183,15 @@ export class MarathonScheduler implements Scheduler {
 
   private failure(answer: HttpAnswer, id: string): Error {
     const message = answerMessage(answer);
+    // Terminal: asking again cannot change them (the controller holds the service until something changes).
     if (answer.status === 404)
-      return new Error(`${WHO}: Marathon app ${id} not found at ${this.base} (${message})`);
+      return new TerminalError(`${WHO}: Marathon app ${id} not found at ${this.base} (${message})`);
     if (answer.status === 401 || answer.status === 403) {
-      return new Error(
+      return new TerminalError(
         `${WHO}: ${this.base} refused access to app ${id} (HTTP ${answer.status}: ${message}); ${this.auth ? 'check the token or user: it needs read and update on the app' : 'no credentials given: set scheduler.token or scheduler.username/password'}`,
       );
     }
     const text = `${WHO}: app ${id}: HTTP ${answer.status}: ${message}`;
-    return answer.status >= 500 || answer.status === 429 ? new TransientError(text) : new Error(text);
+    return answerError(answer.status, text);
   }
 }

@@ -11,11 +11,11 @@
 // Nomad refuses to scale a group while a deployment is active ("job scaling blocked due to active
 // deployment"): that is a TransientError, retried by the controller's backoff.
 import { z } from 'zod';
-import { TransientError } from '../core/errors.js';
+import { TerminalError, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
-import { answerMessage, type HttpAnswer, requestJson } from './cluster-http.js';
+import { answerError, answerMessage, type HttpAnswer, requestJson } from './cluster-http.js';
 import { checkReplicas, notOurs, reconcileCounts, workloads } from './workloads.js';
 
 export const nomadSettingsSchema = z.strictObject({
@@ -163,13 +163,15 @@ export class NomadScheduler implements Scheduler {
     const j = await this.call<NomadJob>('GET', `/v1/job/${encodeURIComponent(job)}`, { what: `job ${job}` });
     const found = j.TaskGroups?.find((t) => t.Name === group);
     if (!found) {
-      throw new Error(
+      throw new TerminalError(
         `${WHO}: job ${job} has no task group "${group}" (services.${service}.run.workload; groups: ${(j.TaskGroups ?? []).map((t) => t.Name).join(', ') || 'none'})`,
       );
     }
     const why = notOurs({ ...(j.Meta ?? {}), ...(found.Meta ?? {}) }, this.ctx.instance, service);
     if (why)
-      throw new Error(`${WHO}: not scaling Nomad group ${job}/${group}: ${why} (set it in the group's meta)`);
+      throw new TerminalError(
+        `${WHO}: not scaling Nomad group ${job}/${group}: ${why} (set it in the group's meta)`,
+      );
     return found;
   }
 
@@ -204,15 +206,18 @@ export class NomadScheduler implements Scheduler {
   private failure(answer: HttpAnswer, what: string): Error {
     const message = answerMessage(answer);
     const ns = this.query.namespace ?? 'default';
+    // Terminal: asking again cannot change them (the controller holds the service until something changes).
     if (answer.status === 404) {
-      return new Error(`${WHO}: ${what} not found in namespace ${ns} at ${this.address} (${message})`);
+      return new TerminalError(
+        `${WHO}: ${what} not found in namespace ${ns} at ${this.address} (${message})`,
+      );
     }
     if (answer.status === 401 || answer.status === 403) {
-      return new Error(
+      return new TerminalError(
         `${WHO}: ${this.address} refused access to ${what} (HTTP ${answer.status}: ${message}); ${this.token ? `the ACL token lacks read-job/scale-job on namespace ${ns}` : 'no ACL token given: set scheduler.token or NOMAD_TOKEN'}`,
       );
     }
     const text = `${WHO}: ${what}: HTTP ${answer.status}: ${message}`;
-    return answer.status >= 500 || answer.status === 429 ? new TransientError(text) : new Error(text);
+    return answerError(answer.status, text);
   }
 }

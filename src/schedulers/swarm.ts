@@ -11,7 +11,7 @@
 // (including replicas the orchestrator has not made a task for yet), and stopping (told to shut down but
 // still running, which still occupy their node).
 import { z } from 'zod';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
@@ -204,10 +204,12 @@ export class SwarmScheduler implements Scheduler {
       throw new RangeError(`swarm scheduler: cannot scale "${service}" to ${replicas} replicas`);
     }
     for (let attempt = 1; ; attempt++) {
-      const { body: current } = await this.api.request<SwarmService>('GET', `/services/${s.id}`);
+      const { body: current } = await this.api
+        .request<SwarmService>('GET', `/services/${s.id}`)
+        .catch((error: unknown) => Promise.reject(terminal(error)));
       const labels = current.Spec.Labels ?? {};
       if (labels[LABEL_INSTANCE] !== this.ctx.instance || labels[LABEL_SERVICE] !== service) {
-        throw new Error(
+        throw new TerminalError(
           `swarm scheduler: Swarm service ${current.Spec.Name} no longer carries our labels; not scaling it`,
         );
       }
@@ -229,7 +231,7 @@ export class SwarmScheduler implements Scheduler {
         return;
       } catch (error) {
         if (outOfSequence(error) && attempt < UPDATE_ATTEMPTS) continue;
-        throw error;
+        throw terminal(error);
       }
     }
   }
@@ -277,13 +279,21 @@ export class SwarmScheduler implements Scheduler {
       return { id: body.ID, name, replicas: 0, created: true };
     } catch (error) {
       if (error instanceof DockerApiError && error.status === 409) {
-        throw new Error(
+        throw new TerminalError(
           `swarm scheduler: a Swarm service named ${name} exists without the labels ${LABEL_INSTANCE}=${this.ctx.instance} and ${LABEL_SERVICE}=${service}; it is not ours, so it is left alone (rename the instance, or label that service to adopt it)`,
         );
       }
       throw new Error(`swarm scheduler: cannot create Swarm service ${name}: ${errorMessage(error)}`);
     }
   }
+}
+
+/** 401, 403 and 404 (the Swarm service is gone) do not change by asking again: a TerminalError. */
+function terminal(error: unknown): unknown {
+  if (error instanceof DockerApiError && [401, 403, 404].includes(error.status)) {
+    return new TerminalError(error.message, { cause: error });
+  }
+  return error;
 }
 
 function outOfSequence(error: unknown): boolean {

@@ -39,7 +39,11 @@ export class FakeScheduler implements Scheduler {
 
   constructor(private readonly services: readonly string[]) {}
 
+  /** How many observe calls were made. */
+  observeCalls = 0;
+
   async observe(): Promise<ReadonlyMap<string, Observed>> {
+    this.observeCalls++;
     if (this.hangObserve) await new Promise<void>((resolve) => this.hung.push(resolve));
     const failure = this.observeFailures.shift();
     if (failure) throw failure;

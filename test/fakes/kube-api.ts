@@ -89,6 +89,8 @@ export class FakeKubeApi {
   readonly stalledTokens = new Set<string>();
   /** Answer 403 Forbidden to every request when set. */
   forbidden = false;
+  /** Answer 403 Forbidden to scale PATCHes only when set (a Role that allows get but not patch). */
+  forbidScalePatch = false;
   /** Delay before every answer (slow API server). */
   delayMs = 0;
   /** The next N scale PATCHes are preceded by someone else's write to the workload, so theirs are stale. */
@@ -364,6 +366,14 @@ export class FakeKubeApi {
       const w = this.workloads.get(key(kind, ns, name));
       if (!w) return this.#status(res, 404, 'NotFound', `${kind}.apps "${name}" not found`);
       if (method === 'GET') return this.#json(res, 200, scale ? this.#scaleOf(w) : this.#workloadOf(w));
+      if (method === 'PATCH' && scale && this.forbidScalePatch) {
+        return this.#status(
+          res,
+          403,
+          'Forbidden',
+          `${kind}.apps "${name}" is forbidden: User "system:serviceaccount:default:microscaler" cannot patch resource "${kind}/scale"`,
+        );
+      }
       if (method === 'PATCH' && scale) return this.#patchScale(req, res, w, text);
       return this.#status(res, 405, 'MethodNotAllowed', `${method} is not allowed here`);
     }

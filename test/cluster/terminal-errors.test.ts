@@ -1,0 +1,158 @@
+// A back-end's 401, 403, 404 or "not labelled as ours" is terminal: the controller reports it once (state,
+// events, log) and does not call again, on a timer or otherwise, until something changes (the service's
+// settings, or the object as the back-end observes it). Against the fake Kubernetes API
+// (test/fakes/kube-api.ts) with the real kubernetes back-end and the real controller.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Controller } from '../../src/controller/index.js';
+import type { Scheduler } from '../../src/core/ports.js';
+import type { ControllerEvent, ServicePolicy } from '../../src/core/types.js';
+import { systemClock } from '../../src/infra/system-clock.js';
+import { KubernetesScheduler } from '../../src/schedulers/kubernetes.js';
+import { FakeKubeApi } from '../fakes/kube-api.js';
+
+const TOKEN = 'terminal-errors-token';
+let api: FakeKubeApi;
+before(async () => {
+  api = await FakeKubeApi.start();
+  api.tokens.add(TOKEN);
+});
+after(async () => {
+  await api.stop();
+});
+
+let serial = 0;
+const labels = (instance: string) => ({ 'microscaler.instance': instance, 'microscaler.service': 'web' });
+
+const web: ServicePolicy = {
+  name: 'web',
+  priority: 1,
+  min: 0,
+  max: 10,
+  rule: { type: 'fixed', replicas: 3 },
+  resources: { cpu: 0, memory: 0 },
+  scaleDownWindowMs: 1000,
+};
+
+/** The kubernetes back-end for one Deployment (1 replica), behind a wrapper that counts scale calls. */
+async function setup() {
+  const instance = `terminal-${process.pid}-${++serial}`;
+  const workload = `${instance}-web`;
+  api.addWorkload({ name: workload, labels: labels(instance), replicas: 1 });
+  const lines: string[] = [];
+  const logger = { log: (level: string, message: string) => lines.push(`${level} ${message}`) };
+  const kube = await KubernetesScheduler.create(
+    {},
+    { clock: systemClock, logger, instance, services: [{ name: 'web', run: { workload } }] },
+    {
+      target: {
+        connection: { server: api.url, ca: api.certs.ca, token: () => TOKEN, describe: 'test token' },
+        namespace: undefined,
+      },
+    },
+  );
+  const scales: number[] = [];
+  const scheduler: Scheduler = {
+    observe: (signal) => kube.observe(signal),
+    scale: (service, replicas, reason) => {
+      scales.push(replicas);
+      return kube.scale(service, replicas, reason);
+    },
+    revision: (service) => kube.revision(service),
+    close: () => kube.close(),
+  };
+  const events: ControllerEvent[] = [];
+  const controller = new Controller({
+    name: instance,
+    capacity: { replicas: 10 },
+    intervalMs: 50,
+    readTimeoutMs: 1000,
+    services: [web],
+    sources: new Map(),
+    scheduler,
+    clock: systemClock,
+    logger,
+  });
+  controller.subscribe((e) => events.push(e));
+  /** Ticks for `ms` of real time, one every 50 ms: longer than the backoff's first few retries. */
+  const ticks = async (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      await controller.tick();
+      await delay(50);
+    }
+  };
+  return { workload, instance, kube, controller, scales, events, lines, ticks };
+}
+
+describe('terminal errors from a back-end (fake Kubernetes API)', () => {
+  test('a 403 is called once over many ticks, reported once, and a change of the service clears it', async () => {
+    const { workload, kube, controller, scales, events, lines, ticks } = await setup();
+    try {
+      api.forbidScalePatch = true;
+      await ticks(2500);
+      assert.deepEqual(scales, [3], 'one call, never retried');
+      const errors = events.filter((e) => e.kind === 'error');
+      assert.equal(errors.length, 1, 'one error event');
+      assert.match(errors[0]?.message ?? '', /forbidden \(403.*not retried until/);
+      assert.equal(lines.filter((l) => /^warn .*403/.test(l)).length, 1, 'one warning');
+      assert.match(controller.snapshot().services[0]?.scaleError ?? '', /403/);
+      assert.equal(api.workload(workload).replicas, 1);
+
+      // Permission granted: nothing tells microscaler, so it still holds; a change of the service retries.
+      api.forbidScalePatch = false;
+      await ticks(300);
+      assert.equal(scales.length, 1);
+      controller.update('web', { max: 9 });
+      await ticks(300);
+      assert.deepEqual(scales, [3, 3]);
+      assert.equal(api.workload(workload).replicas, 3);
+      assert.equal(controller.snapshot().services[0]?.scaleError, undefined);
+      assert.ok(events.some((e) => e.kind === 'recovered'));
+    } finally {
+      api.forbidScalePatch = false;
+      await controller.stop();
+      await kube.close();
+    }
+  });
+
+  test('a workload not labelled as ours is called once; labelling it again (a new resourceVersion) clears it', async () => {
+    const { workload, instance, kube, controller, scales, ticks } = await setup();
+    try {
+      await kube.observe();
+      api.relabel(workload, { app: 'someone-else' });
+      await ticks(2500);
+      assert.deepEqual(scales, [3], 'one call, never retried');
+      assert.match(controller.snapshot().services[0]?.scaleError ?? '', /does not carry the label/);
+      assert.equal(api.workload(workload).replicas, 1);
+
+      api.relabel(workload, labels(instance));
+      await ticks(500);
+      assert.deepEqual(scales, [3, 3], 'tried again once the object changed');
+      assert.equal(api.workload(workload).replicas, 3);
+    } finally {
+      await controller.stop();
+      await kube.close();
+    }
+  });
+
+  test('a transient error keeps being retried with backoff', async () => {
+    const { kube, controller, scales, ticks } = await setup();
+    try {
+      api.delayMs = 0;
+      const original = kube.scale.bind(kube);
+      let failures = 0;
+      kube.scale = async (service, replicas, reason) => {
+        if (failures++ < 3) throw new Error('connection reset');
+        return original(service, replicas, reason);
+      };
+      await ticks(2500);
+      assert.ok(scales.length >= 4, `retried: ${scales.length} calls`);
+      assert.equal(controller.snapshot().services[0]?.scaleError, undefined);
+    } finally {
+      await controller.stop();
+      await kube.close();
+    }
+  });
+});
