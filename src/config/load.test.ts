@@ -412,6 +412,14 @@ describe('bad configs: one problem each', () => {
       'services.web.run.logs.maxSize: must be a memory size like 64Mi or 2Gi, got "10mb"',
     ],
     [
+      'run.logs with another back-end',
+      web(
+        `{ run: { logs: { keep: 1 } }, ${REMAINDER} }`,
+        'capacity: { replicas: 1 }\nscheduler: { type: docker }',
+      ),
+      'services.web.run.logs: only the process back-end writes replica logs (this config uses docker; set log limits there)',
+    ],
+    [
       'run.logs unknown key',
       web(`{ run: { logs: { size: 1Mi } }, ${REMAINDER} }`),
       'services.web.run.logs.size: unknown key',

@@ -317,6 +317,12 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
       if (service.warm.replicas > 0) problems.push(`${joinPath([...path, 'warm'])}: ${cannot}`);
       if (service.preempt.freeze) problems.push(`${joinPath([...path, 'preempt'])}: ${cannot}`);
     }
+    if (scheduler && scheduler.type !== 'process' && service.run.logs) {
+      // Silently ignored it would look like a cap that holds: other back-ends' logs are the engine's.
+      problems.push(
+        `${joinPath([...path, 'run', 'logs'])}: only the process back-end writes replica logs (this config uses ${scheduler.type}; set log limits there)`,
+      );
+    }
     if (service.demand.source && options.sourceSchemas) {
       checkSettings(
         [...path, 'demand', 'source'],
