@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Claim } from '../ha/claim.js';
 import { DockerClaim } from '../ha/docker-claim.js';
 import { KubeLease } from '../ha/kube-lease.js';
+import { NomadClaim } from '../ha/nomad-claim.js';
 import { SwarmClaim } from '../ha/swarm-claim.js';
 import { DockerApi } from '../infra/docker-api.js';
 import { resolveKubeTarget } from '../schedulers/kube-config.js';
@@ -35,6 +36,16 @@ export function createClaim(config: LoadedConfig, options: ClaimOptions): Claim 
       });
     case 'kubernetes':
       return kubeClaim(instance, ttlMs, env, text);
+    case 'nomad':
+      // The agent and token as the nomad back-end finds them.
+      return new NomadClaim({
+        address: text('address') ?? env.NOMAD_ADDR ?? 'http://127.0.0.1:4646',
+        token: text('token') ?? (env.NOMAD_TOKEN || undefined),
+        namespace: text('namespace'),
+        region: text('region'),
+        instance,
+        ttlMs,
+      });
     default:
       return undefined;
   }

@@ -11,6 +11,7 @@ import type { Claim } from '../../src/ha/claim.js';
 import { CLAIM_LABEL, DockerClaim } from '../../src/ha/docker-claim.js';
 import { configName, SwarmClaim } from '../../src/ha/swarm-claim.js';
 import { DockerApi, filters } from '../../src/infra/docker-api.js';
+import { expectClaimSemantics } from '../fixtures/claim.js';
 import {
   containersOf,
   findEngine,
@@ -64,39 +65,14 @@ async function claimVolumes(api: DockerApi, instance: string): Promise<string[]>
   return (body.Volumes ?? []).map((v) => v.Name).sort();
 }
 
-/** The same claim semantics, whatever keeps it: one holder; a dead holder's claim expires; CAS on renew. */
-async function expectClaimSemantics(make: (id: string) => Claim, stored: () => Promise<unknown>) {
-  const a = make('host-a:1:aaaa');
-  const b = make('host-b:2:bbbb');
-  claims.push(a, b);
-  assert.equal(await a.acquire(signal()), true, 'the first takes a free claim');
-  assert.equal(await b.acquire(signal()), false, 'a live claim of another holder is refused');
-  assert.equal(await b.holder(signal()), 'host-a:1:aaaa');
-  assert.equal(await a.renew(signal()), true);
-  assert.equal(await b.renew(signal()), false, 'only the holder renews');
-  // B has now seen A's claim change: A is alive, which is what makes a second `run` exit at once.
-  assert.equal(await b.acquire(signal()), false);
-  assert.equal(b.aliveHolder(), 'host-a:1:aaaa');
-  // A dies (kill -9: no release). B takes over once the claim stood still for a ttl on B's clock.
-  const died = performance.now();
-  await waitFor('the dead holder`s claim to expire', () => b.acquire(signal()), 10 * TTL);
-  assert.ok(performance.now() - died >= TTL, 'not before the ttl');
-  assert.equal(await a.renew(signal()), false, 'the old holder cannot renew a claim taken over');
-  assert.equal(await a.acquire(signal()), false, 'nor take it back while B renews');
-  assert.equal(await b.holder(signal()), 'host-b:2:bbbb');
-  await b.release();
-  assert.equal(await a.holder(signal()), null, 'released: nobody holds it');
-  assert.equal(await a.acquire(signal()), true, 'and a released claim is taken at once');
-  await a.release();
-  await stored();
-}
-
 describe('docker claim (labelled volumes)', skipUnless(engine), () => {
   test('one holder; a kill -9 holder expires after the ttl; release removes every volume', async () => {
     const api = needApi(engine);
     const instance = uniqueName('claim');
     instances.push(instance);
     await expectClaimSemantics(
+      TTL,
+      claims,
       (id) => new DockerClaim({ api: new DockerApi(api.endpoint), instance, ttlMs: TTL, id }),
       async () => assert.deepEqual(await claimVolumes(api, instance), [], 'claim volumes left behind'),
     );
@@ -127,6 +103,8 @@ describe('swarm claim (config object, compare-and-set)', {
     const instance = uniqueName('claim');
     configs.push(configName(instance));
     await expectClaimSemantics(
+      TTL,
+      claims,
       (id) => new SwarmClaim({ api: new DockerApi(api.endpoint), instance, ttlMs: TTL, id }),
       async () => {
         const { body } = await api.request<{ Spec: { Labels: Record<string, string> } }>(

@@ -3,6 +3,11 @@
 //   GET  /v1/job/:job              the job, with TaskGroups[].Count and Meta
 //   GET  /v1/job/:job/allocations  allocations: TaskGroup, ClientStatus, DesiredStatus, DeploymentStatus
 //   POST /v1/job/:job/scale        {Count, Target: {Group}, Message} → {EvalID, EvalCreateIndex, Index}
+//   GET  /v1/var/:path             a variable (https://developer.hashicorp.com/nomad/api-docs/variables):
+//                                  {Namespace, Path, Items, CreateIndex, ModifyIndex, ...}; 404 when none
+//   PUT  /v1/var/:path?cas=N       write it only if its ModifyIndex is N (0: only if there is none); a failed
+//                                  check answers 409 with the variable as it is; paths are 1-128 of
+//                                  [a-zA-Z0-9-_~/] and must not start with nomad/ (400 otherwise)
 // ACL: X-Nomad-Token must match when a token is set ("403 Permission denied" otherwise); jobs live in a
 // namespace (?namespace=, default "default"); an unknown job is "404 job not found". Stopped allocations stay
 // listed with ClientStatus complete, as until Nomad's garbage collection. Injectable: an active deployment
@@ -40,6 +45,8 @@ export class FakeNomad {
   readonly scaleRequests: { job: string; group: string; count: number; message: string }[] = [];
   /** The most tasks that existed (starting, running or stopping) at once, across every group. */
   peakExisting = 0;
+  /** Variables by `namespace/path`. */
+  readonly variables = new Map<string, NomadVariable>();
   private index = 100;
   private server: LocalServer | undefined;
 
@@ -89,6 +96,45 @@ export class FakeNomad {
     await this.server?.close();
   }
 
+  /** GET and PUT (check-and-set) of one variable. */
+  private variable(method: string, url: URL, body: string, res: ServerResponse): void {
+    const path = decodeURIComponent(url.pathname.slice('/v1/var/'.length));
+    const namespace = url.searchParams.get('namespace') ?? 'default';
+    const key = `${namespace}/${path}`;
+    const send = (status: number, value: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    const text = (status: number, t: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(t);
+    if (!VARIABLE_PATH.test(path) || path.startsWith('nomad/'))
+      return void text(400, `invalid path "${path}"`);
+    const current = this.variables.get(key);
+    if (method === 'GET') {
+      if (current) send(200, current);
+      else text(404, 'variable not found');
+      return;
+    }
+    if (method !== 'PUT') return void text(405, 'Invalid method');
+    const cas = url.searchParams.get('cas');
+    if (cas !== null && Number(cas) !== (current?.ModifyIndex ?? 0)) {
+      // Nomad answers a failed check-and-set with the variable as it stands (an empty one when there is none).
+      return void send(409, current ?? { Namespace: namespace, Path: path, Items: {}, ModifyIndex: 0 });
+    }
+    const request = JSON.parse(body || '{}') as { Items?: Record<string, string> };
+    const index = ++this.index;
+    const now = Date.now() * 1e6;
+    const written: NomadVariable = {
+      Namespace: namespace,
+      Path: path,
+      Items: request.Items ?? {},
+      CreateIndex: current?.CreateIndex ?? index,
+      ModifyIndex: index,
+      CreateTime: current?.CreateTime ?? now,
+      ModifyTime: now,
+    };
+    this.variables.set(key, written);
+    send(200, written);
+  }
+
   private changed(): void {
     this.peakExisting = Math.max(this.peakExisting, this.existing());
     // Nomad reschedules failed allocations so the group keeps its count.
@@ -119,6 +165,7 @@ export class FakeNomad {
     if (this.token !== undefined && req.headers['x-nomad-token'] !== this.token) {
       return void text(403, 'Permission denied');
     }
+    if (url.pathname.startsWith('/v1/var/')) return this.variable(req.method ?? 'GET', url, body, res);
     const m = /^\/v1\/job\/([^/]+)(\/allocations|\/scale)?$/.exec(url.pathname);
     if (!m?.[1]) return void text(404, 'Invalid URL');
     const namespace = url.searchParams.get('namespace') ?? 'default';
@@ -193,6 +240,18 @@ export class FakeNomad {
     text(405, 'Invalid method');
   }
 }
+
+export interface NomadVariable {
+  Namespace: string;
+  Path: string;
+  Items: Record<string, string>;
+  CreateIndex: number;
+  ModifyIndex: number;
+  CreateTime: number;
+  ModifyTime: number;
+}
+
+const VARIABLE_PATH = /^[a-zA-Z0-9\-_~/]{1,128}$/;
 
 export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

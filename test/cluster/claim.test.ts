@@ -1,0 +1,120 @@
+// The instance's claim on its name on the cluster back-ends, against their fakes (test/fakes/): Nomad keeps
+// it in a Variable written with check-and-set. Through the claim, and through startInstance as `run` does.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { type Instance, startInstance } from '../../src/cli/compose.js';
+import { parseConfig } from '../../src/config/load.js';
+import { type Claim, ClaimedError } from '../../src/ha/claim.js';
+import { NomadClaim, variablePath } from '../../src/ha/nomad-claim.js';
+import { systemClock } from '../../src/infra/system-clock.js';
+import { schedulerSchemas } from '../../src/schedulers/registry.js';
+import { sourceSchemas } from '../../src/sources/registry.js';
+import { FakeNomad } from '../fakes/nomad-api.js';
+import { expectClaimSemantics } from '../fixtures/claim.js';
+
+const TTL = 1500;
+const dir = mkdtempSync(join(tmpdir(), 'microscaler-cluster-claim-'));
+const claims: Claim[] = [];
+const open: Instance[] = [];
+const fakes: { close(): Promise<void> }[] = [];
+after(async () => {
+  await Promise.all(open.map((i) => i.close({ drain: false })));
+  await Promise.all(claims.map((c) => c.close()));
+  await Promise.all(fakes.map((f) => f.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function fakeNomad(): Promise<{ nomad: FakeNomad; address: string }> {
+  const nomad = new FakeNomad();
+  nomad.token = 'claim-token';
+  fakes.push(nomad);
+  return { nomad, address: await nomad.start() };
+}
+
+describe('nomad claim (a Variable, check-and-set)', () => {
+  test('one holder; a kill -9 holder expires after the ttl; a release frees it at once', async () => {
+    const { nomad, address } = await fakeNomad();
+    const instance = 'shop.v2';
+    await expectClaimSemantics(
+      TTL,
+      claims,
+      (id) => new NomadClaim({ address, token: 'claim-token', instance, ttlMs: TTL, id }),
+      async () => {
+        const stored = nomad.variables.get(`default/${variablePath(instance)}`);
+        assert.equal(stored?.Items.holder, '', 'released: no holder');
+        assert.equal(stored?.Items.instance, 'shop.v2');
+      },
+    );
+  });
+
+  test('racing writers: exactly one wins; a variable of that path that is not a claim is refused', async () => {
+    const { nomad, address } = await fakeNomad();
+    const racers = Array.from(
+      { length: 4 },
+      (_, i) => new NomadClaim({ address, token: 'claim-token', instance: 'race', ttlMs: TTL, id: `r${i}` }),
+    );
+    claims.push(...racers);
+    const won = await Promise.all(racers.map((r) => r.acquire(AbortSignal.timeout(5000))));
+    assert.equal(won.filter(Boolean).length, 1, `winners: ${won}`);
+    nomad.variables.set(`default/${variablePath('theirs')}`, {
+      Namespace: 'default',
+      Path: variablePath('theirs'),
+      Items: { something: 'else' },
+      CreateIndex: 1,
+      ModifyIndex: 1,
+      CreateTime: 0,
+      ModifyTime: 0,
+    });
+    const claim = new NomadClaim({ address, token: 'claim-token', instance: 'theirs', ttlMs: TTL });
+    claims.push(claim);
+    await assert.rejects(claim.acquire(AbortSignal.timeout(5000)), /is not microscaler's claim/);
+  });
+});
+
+describe('two instances of one name on nomad', () => {
+  test('the second refuses to start, naming the holder; after the first stops, the next starts at once', async () => {
+    const { nomad, address } = await fakeNomad();
+    const meta = { 'microscaler.instance': 'shop', 'microscaler.service': 'web' };
+    nomad.addJob('shop', { web: { meta } });
+    const config = parseConfig(
+      `
+name: shop
+capacity: { replicas: 4 }
+scheduler: { type: nomad, address: "${address}", token: claim-token }
+services:
+  web:
+    run: { workload: shop/web }
+    demand: { rule: { type: fixed, replicas: 2 } }
+`,
+      { file: 'test.yaml', sourceSchemas, schedulerSchemas },
+    );
+    const start = async () => {
+      const i = await startInstance({
+        config,
+        clock: systemClock,
+        logger: { log() {} },
+        baseDir: dir,
+        claimTtlMs: TTL,
+        env: {},
+      });
+      open.push(i);
+      return i;
+    };
+    const first = await start();
+    await assert.rejects(start(), (error: unknown) => {
+      assert.ok(error instanceof ClaimedError, String(error));
+      assert.match(error.message, new RegExp(`already running: held by ${first.leadership?.id}`));
+      assert.match(error.message, /Nomad variable microscaler\/claim\/shop/);
+      return true;
+    });
+    await first.close({ drain: false });
+    open.splice(open.indexOf(first), 1);
+    const t0 = performance.now();
+    const next = await start();
+    assert.ok(performance.now() - t0 < TTL, 'a released claim does not wait for the ttl');
+    assert.equal(nomad.variables.get(`default/${variablePath('shop')}`)?.Items.holder, next.leadership?.id);
+  });
+});
