@@ -220,8 +220,13 @@ export class DockerScheduler implements Scheduler {
       counts.set(s.name, { starting: 0, running: 0, stopping: 0, frozen: 0, warming: 0 });
     }
     for (const r of this.replicas.values()) {
-      const c = counts.get(r.service);
-      if (c) c[counted(r)]++;
+      let c = counts.get(r.service);
+      if (!c) {
+        // A service no longer in the config: reported all the same, its containers hold capacity.
+        c = { starting: 0, running: 0, stopping: 0, frozen: 0, warming: 0 };
+        counts.set(r.service, c);
+      }
+      c[counted(r)]++;
     }
     return counts;
   }
@@ -233,7 +238,12 @@ export class DockerScheduler implements Scheduler {
   async scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void> {
     if (this.closed) throw new Error('docker scheduler: closed');
     const run = this.runs.get(service);
-    if (!run) throw new Error(`docker scheduler: unknown service "${service}"`);
+    if (!run) {
+      // A service no longer in the config can only be stopped (its containers were adopted to be counted).
+      const removed = [...this.replicas.values()].some((r) => r.service === service);
+      if (replicas !== 0 || !removed) throw new Error(`docker scheduler: unknown service "${service}"`);
+      return this.stopRemoved(service, reason);
+    }
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new RangeError(`docker scheduler: cannot scale "${service}" to ${replicas} replicas`);
     }
@@ -259,6 +269,16 @@ export class DockerScheduler implements Scheduler {
     }
     if (live.length === replicas) return;
     this.launch(service, run, replicas - live.length, 'starting', reason);
+  }
+
+  /** Stops every container of a service the config no longer has, oldest first (frozen ones as they are). */
+  private stopRemoved(service: string, reason: string): void {
+    const all = [...this.replicas.values()]
+      .filter((r) => r.service === service && r.state !== 'stopping')
+      .sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
+    this.ctx.logger.log('info', `stopping ${all.length} container(s) of ${service}`, { service, reason });
+    for (const r of all) this.stop(r);
+    this.notify(service);
   }
 
   private async scaleFrozen(
@@ -824,15 +844,14 @@ export class DockerScheduler implements Scheduler {
       if (labels[LABEL_INSTANCE] !== this.ctx.instance) continue; // the filter did this; a second look costs nothing
       const service = labels[LABEL_SERVICE] ?? '';
       const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
-      if (!this.runs.has(service)) {
-        if (!this.warned.has(c.Id)) {
-          this.warned.add(c.Id);
-          this.ctx.logger.log(
-            'warn',
-            `container ${name} of service "${service}", which is not in the config, is left alone; remove it with docker rm -f ${c.Id.slice(0, 12)}`,
-          );
-        }
-        continue;
+      if (!this.runs.has(service) && !this.warned.has(c.Id)) {
+        // Ours, of a service the config no longer has: adopted, so that it counts against capacity; the
+        // controller stops it, or keeps it running with `run --keep-removed`.
+        this.warned.add(c.Id);
+        this.ctx.logger.log(
+          'info',
+          `container ${name} of service "${service}", which is not in the config, adopted`,
+        );
       }
       const paused = c.State === 'paused';
       const alive = c.State === 'running' || c.State === 'restarting' || paused;
