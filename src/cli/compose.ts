@@ -58,6 +58,8 @@ export interface Instance {
   readonly leadership: Leadership | undefined;
   /** Stops the loop and the API; with drain, stops every replica first. */
   close(options: { drain: boolean }): Promise<void>;
+  /** Makes a drain under way (and any later stop) skip the grace period: the user asked twice. */
+  hurry(): void;
 }
 
 export interface InstanceOptions {
@@ -303,6 +305,9 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     sources,
     api,
     leadership,
+    hurry() {
+      scheduler.hurry?.();
+    },
     async close({ drain }) {
       if (drain) await controller.drain();
       else await controller.stop();

@@ -16,6 +16,7 @@ import { schedulerRunProblems } from '../schedulers/registry.js';
 import { buildSources, type Instance, readConfig, startInstance } from './compose.js';
 import { DEMO_IMAGE, demoConfig, demoImageProblem } from './demo.js';
 import { eventLine, LiveView, table } from './render.js';
+import { StopSignals, tolerateClosedOutput } from './signals.js';
 import { simulateCommand } from './simulate.js';
 
 const USAGE = `microscaler: sub-second, priority-aware microscaling of replicas within a fixed capacity
@@ -87,6 +88,7 @@ function logLevel(value: unknown): LogLevel {
 /** Runs an instance until a signal (or the duration) ends it, showing what happens. */
 async function watchInstance(
   instance: Instance,
+  signals: StopSignals,
   title: string,
   drainOnExit: boolean,
   durationMs: number | undefined,
@@ -112,20 +114,23 @@ async function watchInstance(
   if (instance.api)
     process.stdout.write(`api listening on ${instance.api.url} (dashboard: ${instance.api.url}/)\n`);
 
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (durationMs !== undefined) setTimeout(stop, durationMs).unref();
-  });
+  if (durationMs !== undefined) setTimeout(() => signals.end(), durationMs).unref();
+  const signal = await signals.first;
   clearInterval(timer);
   unsubscribe();
   const last = instance.controller.snapshot();
   sample(last);
-  if (view) view.draw(last, true);
+  // After a SIGHUP there is no terminal to draw on.
+  if (view && signal !== 'SIGHUP') view.draw(last, true);
   process.stdout.write(drainOnExit ? 'stopping every replica...\n' : 'leaving replicas running\n');
-  // A second Ctrl-C while draining exits at once.
-  process.once('SIGINT', () => process.exit(130));
+  // A second signal while draining hurries the stop (no grace: SIGKILL); a third exits at once. The
+  // caller's exit handlers still run (the demo removes its temporary folder).
+  signals.onRepeat((_, n) => {
+    if (n === 2 && drainOnExit) {
+      process.stdout.write('stopping every replica now, without grace (once more to exit at once)\n');
+      instance.hurry();
+    } else process.exit(130);
+  });
   await instance.close({ drain: drainOnExit });
   process.stdout.write(
     `${table(last)}\n${plans} plan changes; peak capacity used ${peakUsed}/${last.capacity.replicas}\n`,
@@ -158,8 +163,14 @@ async function demo(args: string[]): Promise<number> {
       return 1;
     }
   }
+  // From here on a signal (the terminal closing included) stops the demo in order.
+  const signals = new StopSignals();
+  tolerateClosedOutput();
   // A private state folder: the demo never adopts (or touches) replicas of a `run` instance.
   const stateDir = mkdtempSync(join(tmpdir(), 'microscaler-demo-'));
+  // Removed on any exit, an impatient third Ctrl-C's included.
+  const removeStateDir = () => rmSync(stateDir, { recursive: true, force: true });
+  process.once('exit', removeStateDir);
   try {
     const config = demoConfig({ scheduler, stateDir, seed, image });
     const logger = streamLogger(process.stderr, { level: logLevel(o['log-level']) });
@@ -176,9 +187,10 @@ async function demo(args: string[]): Promise<number> {
     process.stdout.write(
       `demo: web (priority 1, random demand, seed ${seed}) and batch (priority 2) share 20 replicas (${what})\n`,
     );
-    await watchInstance(instance, 'microscaler demo', true, durationMs);
+    await watchInstance(instance, signals, 'microscaler demo', true, durationMs);
   } finally {
-    rmSync(stateDir, { recursive: true, force: true });
+    signals.dispose();
+    removeStateDir();
   }
   return 0;
 }
@@ -195,6 +207,9 @@ async function run(args: string[]): Promise<number> {
   const config = await readConfig(file);
   const logger = streamLogger(process.stderr, { level: logLevel(o['log-level']) });
   for (const warning of configWarnings(config)) logger.log('warn', `${file}: ${warning}`);
+  // From here on a signal (the terminal closing included) stops the instance in order.
+  const signals = new StopSignals();
+  tolerateClosedOutput();
   const instance = await startInstance({
     config,
     clock: systemClock,
@@ -203,7 +218,7 @@ async function run(args: string[]): Promise<number> {
     listen: (o.listen as string | undefined) ?? '127.0.0.1:8080',
     keepRemoved: o['keep-removed'] === true,
   });
-  await watchInstance(instance, `microscaler ${config.name}`, o['stop-on-exit'] === true, undefined);
+  await watchInstance(instance, signals, `microscaler ${config.name}`, o['stop-on-exit'] === true, undefined);
   return 0;
 }
 

@@ -42,6 +42,11 @@ export interface Scheduler {
    * back-end has one: when it changes, a call that failed with a TerminalError is tried again.
    */
   revision?(service: string): string | undefined;
+  /**
+   * From now on, stop replicas without their grace period (SIGKILL, docker kill), those already stopping
+   * included: the user asked twice to stop (a second Ctrl-C during the drain on exit). Does not wait.
+   */
+  hurry?(): void;
   close(): Promise<void>;
 }
 

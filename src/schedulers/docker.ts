@@ -135,6 +135,8 @@ export class DockerScheduler implements Scheduler {
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
   private readonly stopping = new AbortController();
+  /** Set by hurry(): removals skip the graceful stop. */
+  private hurried = false;
   private readonly warned = new Set<string>();
   private seq = 0;
   private closed = false;
@@ -582,6 +584,20 @@ export class DockerScheduler implements Scheduler {
     this.api.close();
   }
 
+  /**
+   * From now on removals kill at once (no graceful stop), and containers whose graceful stop is under way
+   * get a kill now, which ends that stop early.
+   */
+  hurry(): void {
+    this.hurried = true;
+    for (const r of this.replicas.values()) {
+      if (r.state !== 'stopping' || r.id === undefined || r.paused) continue;
+      this.api.request('POST', `/containers/${r.id}/kill`, { timeoutMs: 10_000 }).catch(() => {
+        // not running any more (409), gone (404): the removal under way sees to the rest
+      });
+    }
+  }
+
   /** Stops and removes every container this instance owns; resolves once they are gone. */
   async stopAll(): Promise<void> {
     await this.init();
@@ -711,7 +727,7 @@ export class DockerScheduler implements Scheduler {
     const graceMs = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
     const t = Math.ceil(graceMs / 1000);
     // A paused container is removed as it is (SIGKILL through the freezer): a graceful stop would thaw it.
-    if (!r.paused) {
+    if (!r.paused && !this.hurried) {
       try {
         await this.api.request('POST', `/containers/${id}/stop`, {
           query: { t },

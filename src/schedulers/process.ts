@@ -320,6 +320,8 @@ export class ProcessScheduler implements Scheduler {
   private readonly notices: FreezeNotices;
   private seq = 0;
   private closed = false;
+  /** Set by hurry(): every stop is a SIGKILL from then on. */
+  private hurried = false;
   private ready: Promise<void> | undefined;
   private scanning: Promise<void> | undefined;
   private dirsReady: Promise<void> | undefined;
@@ -529,6 +531,16 @@ export class ProcessScheduler implements Scheduler {
     const all = [...this.replicas.values()];
     for (const r of all) this.stop(r);
     await Promise.all(all.map((r) => r.gone));
+  }
+
+  /** From now on every stop is a SIGKILL, and replicas already stopping get one now. */
+  hurry(): void {
+    this.hurried = true;
+    for (const r of this.replicas.values()) {
+      if (r.state !== 'stopping') continue;
+      clearTimeout(r.killTimer);
+      this.signal(r, 'SIGKILL');
+    }
   }
 
   /** The replicas this instance owns (for status output and tests). */
@@ -750,6 +762,12 @@ export class ProcessScheduler implements Scheduler {
     if (r.state === 'stopping' || this.replicas.get(r.id) !== r) return;
     r.state = 'stopping';
     r.child?.ref(); // keep the event loop alive until its exit arrives (stopAll waits for it)
+    if (this.hurried) {
+      // The user asked twice: no grace (SIGKILL also ends a frozen process).
+      this.signal(r, 'SIGKILL');
+      if (!r.child) this.startPolling();
+      return;
+    }
     if (r.frozen) {
       // A stopped process would only act on SIGTERM once thawed, and a removed frozen replica is never
       // thawed: its work is given up, its memory freed at once.

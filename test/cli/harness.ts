@@ -71,3 +71,58 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A process as /proc knows it: pid plus start time, so that a reused pid is not mistaken for it. */
+export interface Proc {
+  readonly pid: number;
+  readonly start: string;
+}
+
+function stat(pid: number): { ppid: number; state: string; start: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] as string, ppid: Number(fields[1]), start: fields[19] as string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live children of `parent` whose environment holds `entry`, with their state (R, S, T for stopped...). */
+export function childrenWith(parent: number, entry: string): (Proc & { state: string })[] {
+  const out: (Proc & { state: string })[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = stat(Number(name));
+    if (!s || s.ppid !== parent || s.state === 'Z') continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry))
+        out.push({ pid: Number(name), start: s.start, state: s.state });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Whether that very process (not a later one with its pid) still runs; a zombie counts as gone. */
+export function alive(p: Proc): boolean {
+  const s = stat(p.pid);
+  return s !== undefined && s.start === p.start && s.state !== 'Z';
+}
+
+/** Cleanup after a failed test: SIGKILL to each group of the given processes that still runs. */
+export function killAll(procs: Iterable<Proc>): void {
+  for (const p of procs) {
+    if (!alive(p)) continue;
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+}
