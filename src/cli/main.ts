@@ -18,6 +18,7 @@ import { DEMO_IMAGE, demoConfig, demoImageProblem } from './demo.js';
 import { eventLine, LiveView, table } from './render.js';
 import { StopSignals, tolerateClosedOutput } from './signals.js';
 import { simulateCommand } from './simulate.js';
+import { readState } from './status.js';
 
 const USAGE = `microscaler: sub-second, priority-aware microscaling of replicas within a fixed capacity
 
@@ -296,14 +297,11 @@ async function planCommand(args: string[]): Promise<number> {
 async function status(args: string[]): Promise<number> {
   const o = options(args, { url: { type: 'string' }, json: { type: 'boolean' } });
   if (o.help) return help();
-  const base = ((o.url as string | undefined) ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   let snapshot: Snapshot;
   try {
-    const response = await fetch(`${base}/api/state`, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    snapshot = (await response.json()) as Snapshot;
+    snapshot = await readState((o.url as string | undefined) ?? 'http://127.0.0.1:8080');
   } catch (error) {
-    process.stderr.write(`microscaler status: cannot read ${base}/api/state: ${errorMessage(error)}\n`);
+    process.stderr.write(`microscaler status: ${errorMessage(error)}\n`);
     return 1;
   }
   if (o.json) {
