@@ -103,6 +103,7 @@ test('a chatty replica: its log stays under maxSize, rotated into `keep` files, 
     { stateDir: dir },
     context({ web: { command: CHATTY, stopGraceMs: 200, logs } }, `logs-cap-${process.pid}`),
   );
+  let closed = false;
   try {
     await s.scale('web', 1, 'test');
     for (const pid of pidsOf(s)) groups.add(pid);
@@ -120,6 +121,10 @@ test('a chatty replica: its log stays under maxSize, rotated into `keep` files, 
     });
     // Overshoot between checks (every 250 ms) at at most ~1 MB/s: far less than 1 MiB, far less than written.
     assert.ok(largest <= maxSize + 1024 * KI, `the live log reached ${largest} bytes (cap ${maxSize})`);
+    // Stopped and closed: no rotation under way, the files hold still for a look.
+    await s.stopAll();
+    await s.close();
+    closed = true;
     const files = logFiles(dir);
     assert.deepEqual(
       [...files.keys()].sort(),
@@ -137,8 +142,10 @@ test('a chatty replica: its log stays under maxSize, rotated into `keep` files, 
     const now = sequences(live);
     if (now.length > 0) assert.ok((one.at(-1) as number) < (now[0] as number), '.1 is older than the log');
   } finally {
-    await s.stopAll();
-    await s.close();
+    if (!closed) {
+      await s.stopAll();
+      await s.close();
+    }
   }
 });
 

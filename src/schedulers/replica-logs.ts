@@ -46,8 +46,11 @@ const SWEEP_AFTER_GONE_MS = 200;
 const LOW_SPACE_SHARE = 0.05;
 const LOW_SPACE_BYTES = 2 ** 30;
 
-/** `<service>-<id>.log` or `<service>-<id>.log.<n>`; ids are `<base36 time>-<8 hex>` (process.ts newId). */
-const LOG_FILE = /^([a-z0-9][a-z0-9-]*)-([a-z0-9]+-[0-9a-f]{8})\.log(?:\.([1-9][0-9]*))?$/;
+/**
+ * `<service>-<id>.log`, `<service>-<id>.log.<n>`, or the copy being made, `<service>-<id>.log.tmp`; ids are
+ * `<base36 time>-<8 hex>` (process.ts newId).
+ */
+const LOG_FILE = /^([a-z0-9][a-z0-9-]*)-([a-z0-9]+-[0-9a-f]{8})\.log(?:\.([1-9][0-9]*|tmp))?$/;
 
 export interface ReplicaLogsOptions {
   readonly dir: string;
@@ -64,7 +67,7 @@ interface LogFile {
   readonly name: string;
   readonly service: string;
   readonly id: string;
-  /** 0 for the live file, n for `.n`. */
+  /** 0 for the live file, n for `.n`, -1 for a copy being made. */
   readonly generation: number;
 }
 
@@ -215,7 +218,14 @@ export class ReplicaLogs {
     return names.flatMap((name) => {
       const m = LOG_FILE.exec(name);
       if (!m) return []; // not a replica log: not ours to touch
-      return [{ name, service: m[1] as string, id: m[2] as string, generation: Number(m[3] ?? 0) }];
+      return [
+        {
+          name,
+          service: m[1] as string,
+          id: m[2] as string,
+          generation: m[3] === 'tmp' ? -1 : Number(m[3] ?? 0),
+        },
+      ];
     });
   }
 
@@ -230,19 +240,22 @@ export class ReplicaLogs {
     }
     if (size <= settings.maxSize) return;
     if (settings.keep > 0) {
-      await rm(`${path}.${settings.keep}`, { force: true });
-      for (let n = settings.keep - 1; n >= 1; n--) {
-        await rename(`${path}.${n}`, `${path}.${n + 1}`).catch(ignoreMissing);
-      }
-      // The newest maxSize bytes: a rotated file is never bigger than the cap either.
+      // The newest maxSize bytes (a rotated file is never bigger than the cap either), copied aside first
+      // and renamed into place, so that `.1` is never seen half-written.
+      const copy = `${path}.tmp`;
       try {
         await pipeline(
           createReadStream(path, { start: size - settings.maxSize, end: size - 1 }),
-          createWriteStream(`${path}.1`),
+          createWriteStream(copy),
         );
+        await rm(`${path}.${settings.keep}`, { force: true });
+        for (let n = settings.keep - 1; n >= 1; n--) {
+          await rename(`${path}.${n}`, `${path}.${n + 1}`).catch(ignoreMissing);
+        }
+        await rename(copy, `${path}.1`);
       } catch (error) {
         // A full disk, say: the copy goes, and the cap still holds (the truncate below).
-        await rm(`${path}.1`, { force: true });
+        await rm(copy, { force: true });
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
           this.warnOnce(`copy:${path}`, `cannot keep a rotated copy of ${path}: ${errorMessage(error)}`);
         }
