@@ -6,6 +6,7 @@ import { DockerClaim } from '../ha/docker-claim.js';
 import { KubeLease } from '../ha/kube-lease.js';
 import { NomadClaim } from '../ha/nomad-claim.js';
 import { SwarmClaim } from '../ha/swarm-claim.js';
+import { TagClaim, type TagStore } from '../ha/tag-claim.js';
 import { DockerApi } from '../infra/docker-api.js';
 import { resolveKubeTarget } from '../schedulers/kube-config.js';
 
@@ -15,7 +16,7 @@ export interface ClaimOptions {
 }
 
 /** The claim for this config's back-end, or undefined when none is taken (ha:, process). */
-export function createClaim(config: LoadedConfig, options: ClaimOptions): Claim | undefined {
+export async function createClaim(config: LoadedConfig, options: ClaimOptions): Promise<Claim | undefined> {
   if (config.ha) return undefined;
   const { type, ...settings } = config.scheduler;
   const text = (key: string) => (typeof settings[key] === 'string' ? (settings[key] as string) : undefined);
@@ -46,9 +47,74 @@ export function createClaim(config: LoadedConfig, options: ClaimOptions): Claim 
         instance,
         ttlMs,
       });
+    case 'ecs': {
+      const cluster = text('cluster') ?? '';
+      const store = await ecsTagStore(
+        { cluster, region: text('region'), endpoint: text('endpoint') },
+        instance,
+      );
+      return new TagClaim({ store, where: `tag ${ecsClaimTag(instance)} on ECS cluster ${cluster}`, ttlMs });
+    }
     default:
+      // process: a lock on its state folder. marathon: no object to claim (docs/clusters.md); use ha:.
       return undefined;
   }
+}
+
+/** What start-up says when an instance on a shared back-end takes no claim there; undefined otherwise. */
+export function unclaimedWarning(config: LoadedConfig): string | undefined {
+  if (config.ha || config.scheduler.type !== 'marathon') return undefined;
+  return (
+    `marathon has no object instance "${config.name}" can claim without restarting tasks: a second run of ` +
+    'it would not be noticed. Run one only, or configure ha: (docs/clusters.md)'
+  );
+}
+
+export function ecsClaimTag(instance: string): string {
+  return `microscaler.claim/${instance}`;
+}
+
+/**
+ * The claim's tag on the ECS cluster, with the SDK the ecs back-end uses; `extra` is client config (tests
+ * pass credentials). Needs ecs:DescribeClusters, ecs:ListTagsForResource and ecs:TagResource on the cluster.
+ */
+export async function ecsTagStore(
+  settings: { cluster: string; region?: string | undefined; endpoint?: string | undefined },
+  instance: string,
+  extra: Record<string, unknown> = {},
+): Promise<TagStore> {
+  const sdk = await import('@aws-sdk/client-ecs');
+  const client = new sdk.ECSClient({
+    ...(settings.region ? { region: settings.region } : {}),
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    maxAttempts: 2,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    ...extra,
+  });
+  const key = ecsClaimTag(instance);
+  let arn: string | undefined;
+  const clusterArn = async (abortSignal: AbortSignal): Promise<string> => {
+    if (arn) return arn;
+    const out = await client.send(new sdk.DescribeClustersCommand({ clusters: [settings.cluster] }), {
+      abortSignal,
+    });
+    const found = out.clusters?.[0]?.clusterArn;
+    if (!found) throw new Error(`ecs claim: no ECS cluster ${settings.cluster}`);
+    arn = found;
+    return found;
+  };
+  return {
+    async read(abortSignal) {
+      const resourceArn = await clusterArn(abortSignal);
+      const out = await client.send(new sdk.ListTagsForResourceCommand({ resourceArn }), { abortSignal });
+      return out.tags?.find((t) => t.key === key)?.value;
+    },
+    async write(value, abortSignal) {
+      const resourceArn = await clusterArn(abortSignal);
+      await client.send(new sdk.TagResourceCommand({ resourceArn, tags: [{ key, value }] }), { abortSignal });
+    },
+    close: () => client.destroy(),
+  };
 }
 
 /** A coordination.k8s.io Lease `microscaler-<instance>-claim` in the workloads' namespace. */

@@ -13,7 +13,7 @@ import { awaitClaim, CLAIM_TTL_MS, type Claim, ClaimedError } from '../ha/claim.
 import { createScheduler, freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
-import { createClaim } from './claim.js';
+import { createClaim, unclaimedWarning } from './claim.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
 export function readConfig(path: string): Promise<LoadedConfig> {
@@ -183,7 +183,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   }
   let claim: Claim | undefined;
   try {
-    claim = createClaim(config, {
+    claim = await createClaim(config, {
       ttlMs: options.claimTtlMs ?? CLAIM_TTL_MS,
       env: options.env ?? process.env,
     });
@@ -192,6 +192,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     await Promise.all([...sources.values()].map((s) => s.close()));
     throw error;
   }
+  const unclaimed = unclaimedWarning(config);
+  if (unclaimed) logger.log('warn', unclaimed);
   // Set once the controller exists: events of a claim lost (or back) go to its log.
   let onClaim: ((holding: boolean, holder: string | null) => void) | undefined;
   if (claim) {

@@ -5,6 +5,9 @@
 //   UpdateService {cluster, service, desiredCount}       → {service}
 //   ListTasks {cluster, serviceName, desiredStatus}      → {taskArns}
 //   DescribeTasks {cluster, tasks}                       → {tasks: [{taskArn, lastStatus, desiredStatus}]}
+//   DescribeClusters {clusters}                          → {clusters: [{clusterArn, clusterName, status}], failures}
+//   ListTagsForResource {resourceArn}                    → {tags: [{key, value}]} (the cluster's)
+//   TagResource {resourceArn, tags: [{key, value}]}      → {} (adds or overwrites; last writer wins; 50 at most)
 // Errors are HTTP 400 with {"__type": name, "message"}: ClusterNotFoundException, ServiceNotFoundException,
 // UnrecognizedClientException (unknown access key), AccessDeniedException (a key that may only read); a
 // missing service in DescribeServices is a failure with reason MISSING. The SigV4 signature is not
@@ -35,6 +38,8 @@ export class FakeEcs {
   delayMs = 0;
   readonly failures: { action: string; type: string; message: string; status: number }[] = [];
   readonly updates: { service: string; desiredCount: number }[] = [];
+  /** The cluster's own tags. */
+  readonly clusterTags = new Map<string, string>();
   peakExisting = 0;
   private server: LocalServer | undefined;
 
@@ -125,6 +130,38 @@ export class FakeEcs {
       if (f) return void error(f.type, f.message, f.status);
     }
     const input = JSON.parse(body || '{}') as Record<string, unknown>;
+    const clusterArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${this.clusterName}`;
+    if (action === 'DescribeClusters') {
+      const names = (input.clusters as string[] | undefined) ?? ['default'];
+      const ours = (n: string) => n === this.clusterName || n === clusterArn;
+      return void send(200, {
+        clusters: names
+          .filter(ours)
+          .map(() => ({ clusterArn, clusterName: this.clusterName, status: 'ACTIVE' })),
+        failures: names.filter((n) => !ours(n)).map((n) => ({ arn: n, reason: 'MISSING' })),
+      });
+    }
+    if (action === 'ListTagsForResource' || action === 'TagResource') {
+      if (input.resourceArn !== clusterArn) {
+        return void error(
+          'InvalidParameterException',
+          'The specified resource is not found or not taggable.',
+        );
+      }
+      if (action === 'ListTagsForResource') {
+        return void send(200, { tags: [...this.clusterTags].map(([key, value]) => ({ key, value })) });
+      }
+      if (this.readOnlyKeys.has(key)) {
+        return void error(
+          'AccessDeniedException',
+          `not authorized to perform: ecs:TagResource on ${clusterArn}`,
+        );
+      }
+      const tags = (input.tags as { key: string; value: string }[] | undefined) ?? [];
+      for (const t of tags) this.clusterTags.set(t.key, t.value ?? '');
+      if (this.clusterTags.size > 50) return void error('InvalidParameterException', 'too many tags');
+      return void send(200, {});
+    }
     const cluster = String(input.cluster ?? 'default');
     if (
       cluster !== this.clusterName &&
