@@ -129,6 +129,8 @@ export interface Observed {
   readonly frozen?: number;
   /** Replicas being started to join the warm pool (count like starting for capacity, not toward active). */
   readonly warming?: number;
+  /** Of the warming ones, those told of a freeze and still running in its grace: a scale-up takes them back. */
+  readonly noticed?: number;
 }
 
 export const NONE_OBSERVED: Observed = Object.freeze({ running: 0, starting: 0, stopping: 0 });

@@ -40,6 +40,8 @@ const caseArb: fc.Arbitrary<Case> = fc
         stopping: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
         frozen: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10 })),
         warming: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 3 })),
+        // of the warming ones, some may still run in a freeze notice's grace (taken back at no cost)
+        noticed: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 3 })),
         // a call in flight for one service in five
         inFlight: fc.oneof(
           { arbitrary: fc.constant(undefined), weight: 4 },
@@ -75,6 +77,7 @@ const caseArb: fc.Arbitrary<Case> = fc
         stopping: s.stopping,
         frozen: s.frozen,
         warming: s.warming,
+        ...(Math.min(s.noticed, s.warming) > 0 ? { noticed: Math.min(s.noticed, s.warming) } : {}),
       },
       ...(s.inFlight === undefined ? {} : { inFlight: s.inFlight }),
     }));
@@ -103,7 +106,8 @@ function counts(s: FrozenAdmitService) {
   const active = o.running + o.starting;
   const frozen = o.frozen ?? 0;
   const warming = o.warming ?? 0;
-  return { active, stopping: o.stopping, frozen, warming, pool: frozen + warming };
+  const noticed = Math.min(warming, o.noticed ?? 0);
+  return { active, stopping: o.stopping, frozen, warming, noticed, pool: frozen + warming };
 }
 
 interface Effect {
@@ -117,6 +121,8 @@ interface Effect {
   frozen: number;
   /** Own frozen replicas thawed by the call. */
   thawed: number;
+  /** Own replicas in a freeze notice's grace taken back by the call (before any thaw): no cost. */
+  back: number;
   /** Pool (frozen + warming) once the call's thaws and freezes are done, before removals and refill. */
   after: number;
   /** New warming replicas the call starts. */
@@ -141,6 +147,7 @@ function effect(s: FrozenAdmitService, target: FrozenTarget | undefined): Effect
       replicas: c.active,
       frozen: c.pool,
       thawed: 0,
+      back: 0,
       after: c.pool,
       warming: 0,
       could: c.pool,
@@ -149,16 +156,18 @@ function effect(s: FrozenAdmitService, target: FrozenTarget | undefined): Effect
   const replicas = target?.replicas ?? c.active;
   const frozen = target?.frozen ?? c.pool;
   if (replicas >= c.active) {
-    const thawed = Math.min(replicas - c.active, c.frozen);
-    const after = c.pool - thawed;
+    const back = Math.min(replicas - c.active, c.noticed);
+    const thawed = Math.min(replicas - c.active - back, c.frozen);
+    const after = c.pool - back - thawed;
     const warming = Math.max(0, frozen - after);
-    const slots = replicas + c.stopping + c.warming + warming;
+    const slots = replicas + c.stopping + c.warming - back + warming;
     return {
       slots,
       bytes: slots + c.frozen - thawed,
       replicas,
       frozen,
       thawed,
+      back,
       after,
       warming,
       could: after,
@@ -170,7 +179,7 @@ function effect(s: FrozenAdmitService, target: FrozenTarget | undefined): Effect
   const warming = Math.max(0, frozen - after);
   const slots = c.active + c.stopping + c.warming + warming;
   const could = c.pool + surplus;
-  return { slots, bytes: slots + c.frozen, replicas, frozen, thawed: 0, after, warming, could };
+  return { slots, bytes: slots + c.frozen, replicas, frozen, thawed: 0, back: 0, after, warming, could };
 }
 
 type Use = { replicas: number; cpu: number; memory: number };
@@ -201,7 +210,7 @@ function fits(capacity: Capacity, used: Use, unit: Use): boolean {
 function keepOf(s: FrozenAdmitService, e: Effect): number {
   const c = counts(s);
   const keep = Math.max(s.warm ?? 0, s.preempt === 'freeze' ? Math.max(0, s.need - s.desired) : 0);
-  const toThaw = Math.min(c.pool, Math.max(0, s.desired - c.active)) - e.thawed;
+  const toThaw = Math.min(c.pool - e.back, Math.max(0, s.desired - c.active - e.back)) - e.thawed;
   return keep + toThaw;
 }
 
@@ -260,8 +269,8 @@ test('admitFrozen: a lower priority never grows into capacity a waiting higher p
         const c = counts(h);
         // its next replica: a thaw (replica and cpu) while own frozen remain, else a cold start, unless its own
         // warming replicas will provide the rest once frozen (rule 3: no cold start for those)
-        const thaw = e.replicas - c.active < c.frozen;
-        if (!thaw && h.desired - e.replicas <= c.warming) continue;
+        const thaw = e.replicas - c.active - e.back < c.frozen;
+        if (!thaw && h.desired - e.replicas <= c.warming - e.back) continue;
         const unit = { replicas: 1, cpu: h.resources.cpu, memory: thaw ? 0 : h.resources.memory };
         // give back everything lower priorities took in this call: it must still not fit
         const lower = k.services.filter((s) => s.priority > h.priority);
@@ -297,10 +306,12 @@ test('admitFrozen: thaw before cold start: own frozen replicas go first, and non
         if (s.inFlight || s.desired <= c.active) continue;
         // The back-end thaws before it cold-starts (contract), and the planner counts it so: a cold start
         // happens only once every own frozen replica is thawed ...
-        if (e.replicas - c.active - e.thawed > 0) assert.equal(e.thawed, c.frozen);
+        if (e.replicas - c.active - e.back - e.thawed > 0) assert.equal(e.thawed, c.frozen);
+        // ... and nothing is thawed or started while a replica in its notice's grace could be taken back
+        if (e.replicas - c.active - e.back > 0) assert.equal(e.back, c.noticed);
         // ... and a service still short of desired keeps every frozen replica it can thaw later (rule 3 never
         // takes them, rule 4 counts them in keep); thaws need no memory (checked with priorities above).
-        const toThaw = Math.min(c.pool, s.desired - c.active) - e.thawed;
+        const toThaw = Math.min(c.pool - e.back, s.desired - c.active - e.back) - e.thawed;
         assert.ok(e.frozen >= toThaw, `${s.name} lost frozen replicas it would thaw`);
       }
     }),
@@ -602,4 +613,26 @@ test('admitFrozen: a service soaking up the rest never removes frozen replicas o
     }),
     { numRuns: RUNS },
   );
+});
+
+test('admitFrozen: a replica still in its freeze notice grace is taken back when its service grows again, at no cost', () => {
+  // batch was preempted by web (1 replica told of its freeze, in its grace, counted as warming); web's
+  // demand is gone again before the freeze: batch grows back at once, into the replica it still has.
+  const services = [
+    web({ desired: 0, need: 0, observed: { ...NONE } }),
+    batch({
+      priority: 2,
+      desired: 3,
+      need: 3,
+      preempt: 'freeze',
+      observed: { ...NONE, running: 2, warming: 1, noticed: 1 },
+    }),
+  ];
+  // Capacity is full (3 of 3): taking it back needs no room, and nothing is thawed or cold-started.
+  assert.deepEqual(admitFrozen(services, { replicas: 3 }).get('batch'), { replicas: 3, frozen: 0 });
+  // Without the notice (a warming replica on its way to be frozen), it waits for the freeze, then thaws.
+  const waiting = services.map((s) =>
+    s.name === 'batch' ? { ...s, observed: { ...NONE, running: 2, warming: 1 } } : s,
+  );
+  assert.equal(admitFrozen(waiting, { replicas: 3 }).get('batch'), undefined);
 });

@@ -9,6 +9,8 @@ export interface FrozenObserved extends Observed {
   readonly frozen?: number;
   /** Replicas being started to join the warm pool: like starting for capacity, not active. */
   readonly warming?: number;
+  /** Of the warming ones, those still running in a freeze notice's grace: a scale-up takes them back. */
+  readonly noticed?: number;
 }
 
 /** One service as admitFrozen sees it. */
@@ -63,7 +65,9 @@ interface Entry {
   readonly pool: number;
   readonly warm: number;
   readonly flight: boolean;
-  /** Replicas the service grows by to reach desired (0 unless growing). */
+  /** Replicas in a freeze notice's grace that its growth takes back first, at no cost (rule 3). */
+  readonly back: number;
+  /** Replicas the service grows by to reach desired beyond those taken back (0 unless growing). */
   readonly grow: number;
   /** Of those, how many its own frozen replicas provide now (thawed in this call, capacity allowing). */
   readonly thawWanted: number;
@@ -120,7 +124,9 @@ function fit(left: Room, cpu: number, memory: number): number {
  * 2. Shrinking: surplus active replicas are frozen instead of stopped while the pool is below keep (rule 4),
  *    i.e. up to the warm pool's room, or, with preempt 'freeze', up to need - desired (what capacity took
  *    from it). The others are stopped.
- * 3. Growing, by priority then name: its own frozen replicas are thawed first (a replica and cpu each, no new
+ * 3. Growing, by priority then name: its own replicas still in a freeze notice's grace (`noticed`, counted
+ *    in warming) are taken back first, at no cost (they run and hold all three already; the back-end calls
+ *    their freeze off before it thaws anything). Then its own frozen replicas are thawed (a replica and cpu each, no new
  *    memory), then the rest is cold-started (replica, cpu and memory). The back-end thaws every own frozen
  *    replica before cold-starting, so a cold start never happens while own frozen replicas remain. Own
  *    warming replicas count as thaws to come: nothing is cold-started for what they will provide once frozen
@@ -174,7 +180,7 @@ export function admitFrozen(
     } else {
       slots = e.active + e.stopping + e.warming;
       bytes = slots + e.frozen;
-      settled -= (Math.min(e.s.desired, e.active) + e.ownWanted + e.spare) * e.memory;
+      settled -= (Math.min(e.s.desired, e.active) + e.back + e.ownWanted + e.spare) * e.memory;
     }
     left.replicas -= slots;
     left.cpu -= slots * e.cpu;
@@ -236,7 +242,8 @@ function pass(entries: readonly Entry[], free: Room, refill: boolean): Pass {
   const base = (e: Entry) => e.ownWanted - (thawed.get(e) ?? 0) + e.spare;
   /** What joins the pool at no cost: its surplus frozen rather than stopped, up to warm (rule 2). */
   const costless = (e: Entry) => {
-    const after = e.pool - (thawed.get(e) ?? 0) + Math.max(0, e.active - (replicas.get(e) ?? e.active));
+    const after =
+      e.pool - e.back - (thawed.get(e) ?? 0) + Math.max(0, e.active - (replicas.get(e) ?? e.active));
     return Math.max(0, Math.min(e.warm, after) - base(e));
   };
   const setAside = (x: Entry) => {
@@ -269,7 +276,7 @@ function pass(entries: readonly Entry[], free: Room, refill: boolean): Pass {
       }
     }
     thawed.set(e, thaw);
-    replicas.set(e, e.grow > 0 ? e.active + thaw + cold : Math.min(e.active, e.s.desired));
+    replicas.set(e, e.grow + e.back > 0 ? e.active + e.back + thaw + cold : Math.min(e.active, e.s.desired));
   }
   for (const e of entries) {
     if (e.flight) continue;
@@ -294,12 +301,13 @@ function entry(s: FrozenAdmitService): Entry {
   const warming = o.warming ?? 0;
   const pool = frozen + warming;
   const warm = s.warm ?? 0;
-  const grow = Math.max(0, s.desired - active);
+  const back = Math.min(Math.max(0, s.desired - active), Math.min(warming, o.noticed ?? 0));
+  const grow = Math.max(0, s.desired - active - back);
   const thawWanted = Math.min(frozen, grow);
-  const ownWanted = Math.min(pool, grow);
+  const ownWanted = Math.min(pool - back, grow);
   const keep = Math.max(warm, s.preempt === 'freeze' ? Math.max(0, s.need - s.desired) : 0);
   // Rules 2 and 4: a shrinking service's surplus joins its pool up to keep; any pool is cut to keep.
-  const spare = Math.min(keep, pool - ownWanted + Math.max(0, active - s.desired));
+  const spare = Math.min(keep, pool - back - ownWanted + Math.max(0, active - s.desired));
   return {
     s,
     cpu: s.resources.cpu,
@@ -311,6 +319,7 @@ function entry(s: FrozenAdmitService): Entry {
     pool,
     warm,
     flight: s.inFlight !== undefined,
+    back,
     grow,
     thawWanted,
     ownWanted,

@@ -230,7 +230,19 @@ export class DockerScheduler implements Scheduler {
       }
       c[counted(r)]++;
     }
-    return counts;
+    return this.withNoticed(counts);
+  }
+
+  /** Adds `noticed` (warming containers in a freeze notice's grace) where there are any. */
+  private withNoticed(counts: Map<string, Counts>): Map<string, Observed> {
+    const out = new Map<string, Observed>(counts);
+    for (const r of this.replicas.values()) {
+      const c = out.get(r.service);
+      if (c && r.state === 'warming' && this.notices.inGrace(r.name)) {
+        out.set(r.service, { ...c, noticed: (c.noticed ?? 0) + 1 });
+      }
+    }
+    return out;
   }
 
   /**
@@ -302,6 +314,13 @@ export class DockerScheduler implements Scheduler {
     const waits: Promise<boolean>[] = [];
     const removals: Promise<void>[] = [];
     if (missing > 0) {
+      // Containers still in a freeze notice's grace first: they run, and are simply not paused.
+      for (const r of pool) {
+        if (missing === 0) break;
+        if (r.state !== 'warming' || !this.notices.inGrace(r.name)) continue;
+        this.adoptWarming(r);
+        missing--;
+      }
       // Thaw frozen replicas first (those already paused first), then take over warming ones.
       const thawable = pool
         .filter((r) => r.state === 'frozen')
@@ -1047,7 +1066,7 @@ function isStarting(r: Replica): boolean {
   return r.state === 'starting';
 }
 
-type Counts = { -readonly [K in keyof Required<Observed>]: number };
+type Counts = { -readonly [K in keyof Required<Omit<Observed, 'noticed'>>]: number };
 
 /** Where a replica counts: a pause in flight still holds a cpu; a paused one being removed holds memory only. */
 function counted(r: Replica): keyof Counts {

@@ -370,6 +370,8 @@ export class ProcessScheduler implements Scheduler {
       this.syncFrozen();
     }
     const counts = new Map<string, Record<ReplicaState, number>>();
+    /** Warming replicas in a freeze notice's grace: a scale-up takes them back (admit-frozen.ts, rule 3). */
+    const noticed = new Map<string, number>();
     for (const s of this.ctx.services) {
       counts.set(s.name, { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 });
     }
@@ -382,6 +384,8 @@ export class ProcessScheduler implements Scheduler {
       }
       // A frozen replica being removed still holds its memory, and no CPU, until it is gone.
       c[r.state === 'stopping' && r.frozen ? 'frozen' : r.state]++;
+      if (r.state === 'warming' && this.notices.inGrace(r.id))
+        noticed.set(r.service, (noticed.get(r.service) ?? 0) + 1);
     }
     // frozen and warming only when there are some: a service that never freezes looks as it always did.
     return new Map(
@@ -393,6 +397,7 @@ export class ProcessScheduler implements Scheduler {
           stopping,
           ...(frozen > 0 ? { frozen } : {}),
           ...(warming > 0 ? { warming } : {}),
+          ...(noticed.has(name) ? { noticed: noticed.get(name) } : {}),
         },
       ]),
     );
