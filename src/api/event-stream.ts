@@ -95,7 +95,7 @@ export class EventStream {
   }
 
   private format(e: LiveEvent): string {
-    return `id: ${this.boot}.${e.id}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
+    return `id: ${this.boot}.${e.id}\nevent: ${sseEventName(e.kind)}\ndata: ${JSON.stringify(e)}\n\n`;
   }
 
   private startFeeding(): void {
@@ -143,6 +143,15 @@ export class EventStream {
       res.write(text);
     }
   }
+}
+
+/**
+ * The `event:` name of a kind on the wire. A browser's EventSource fires its own `error` event when the
+ * connection fails, and an `event: error` message would reach the same listeners, so a failing source or
+ * back-end goes out as `failure`; the data's `kind` stays `error`, as in /api/state and the CLI.
+ */
+export function sseEventName(kind: string): string {
+  return kind === 'error' ? 'failure' : kind;
 }
 
 function state(snapshot: Snapshot): string {

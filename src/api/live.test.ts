@@ -13,6 +13,7 @@ import { Controller, EventLog } from '../controller/index.js';
 import type { Source } from '../core/ports.js';
 import type { ServicePolicy, SourceResult } from '../core/types.js';
 import { silentLogger } from '../infra/logger.js';
+import { sseEventName } from './event-stream.js';
 import { type ApiServerOptions, type ControllerAccess, startApiServer } from './server.js';
 
 const web: ServicePolicy = {
@@ -35,7 +36,10 @@ const batch: ServicePolicy = {
 
 class ValueSource implements Source {
   value = 40;
+  /** When set, reads fail with it. */
+  failure: string | undefined;
   async read(): Promise<SourceResult> {
+    if (this.failure !== undefined) return { ok: false, error: this.failure };
     return { ok: true, reading: { value: this.value, at: 0 } };
   }
   async close(): Promise<void> {}
@@ -175,7 +179,7 @@ describe('GET /api/events', () => {
     assert.deepEqual(kinds, ['plan web', 'plan batch', 'start web', 'start batch']);
     for (const m of stream.events()) {
       assert.match(m.id ?? '', /^[0-9a-f]{8}\.\d+$/);
-      assert.equal(JSON.parse(m.data ?? '{}').kind, m.event);
+      assert.equal(sseEventName(JSON.parse(m.data ?? '{}').kind), m.event);
     }
 
     source.value = 120; // web 4→12 preempts batch
@@ -186,6 +190,29 @@ describe('GET /api/events', () => {
     assert.match(preempt.reason, /^preempted batch ×8 for web \(need 12\)/);
     // A state follows events at once (coalesced), so the dashboard need not wait for the interval.
     await until('a state after the events', () => stream.messages.slice(6).some((m) => m.event === 'state'));
+  });
+
+  test("a source error goes out as event: failure (never event: error, which is EventSource's own)", async (t) => {
+    const { server, tick, source } = await start(t);
+    await tick();
+    const stream = openStream(`${server.url}/api/events`);
+    t.after(() => stream.close());
+    await until('the history', () => stream.events().length >= 4);
+    source.failure = 'connection refused';
+    await tick();
+    source.failure = undefined;
+    await tick();
+    await until('recovered', () => stream.events().some((m) => m.event === 'recovered'));
+    const failure = stream.events().find((m) => m.event === 'failure');
+    assert.ok(failure, JSON.stringify(stream.events()));
+    const data = JSON.parse(failure.data ?? '{}');
+    assert.equal(data.kind, 'error');
+    assert.equal(data.service, 'web');
+    assert.match(data.message, /connection refused/);
+    assert.deepEqual(
+      stream.events().filter((m) => m.event === 'error'),
+      [],
+    );
   });
 
   test('heartbeats and periodic state keep the stream alive', async (t) => {

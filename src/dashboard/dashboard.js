@@ -1,7 +1,8 @@
 // @ts-check
 // The live dashboard. Plain JavaScript served as is (no build step); tsc checks it against the DOM and core's
 // types through the JSDoc annotations (src/dashboard/tsconfig.json). Everything comes from the server's own
-// routes: GET /api/events (state every half second, and events) and POST /api/services/NAME/demand.
+// routes: GET /api/events (state every half second, and events), GET /api/state while the server refuses
+// the stream, and POST /api/services/NAME/demand, .../pause and .../resume.
 
 /** @typedef {import('../core/types.js').Snapshot} Snapshot */
 /** @typedef {import('../core/types.js').ServiceState} ServiceState */
@@ -13,7 +14,11 @@
  * @typedef {{ t: number, capacity: number, services: Map<string, { running: number, need: number }> }} Sample
  */
 
-const KINDS = ['plan', 'preempt', 'start', 'stop', 'error', 'recovered', 'change'];
+/**
+ * The stream's event names. A source or back-end error comes as `failure` (its data's kind is `error`):
+ * EventSource's own `error` event means the connection failed.
+ */
+const KINDS = ['plan', 'preempt', 'start', 'stop', 'failure', 'recovered', 'change'];
 /** How long samples are kept, and the widest the chart gets. */
 const KEEP_MS = 5 * 60_000;
 const WINDOW_MAX_MS = 3 * 60_000;
@@ -81,21 +86,45 @@ function connect() {
     retryMs = 500;
   });
   es.addEventListener('state', (e) => {
+    const snapshot = parse(e);
+    if (!snapshot) return;
     state.lastMessageAt = Date.now();
     setConnection(true);
-    onState(JSON.parse(/** @type {MessageEvent} */ (e).data));
+    setStreamProblem(undefined);
+    onState(snapshot);
   });
   for (const kind of KINDS) {
     es.addEventListener(kind, (e) => {
-      const m = /** @type {MessageEvent} */ (e);
-      onEvent(JSON.parse(m.data), m.lastEventId);
+      const event = parse(e);
+      if (event) onEvent(event, /** @type {MessageEvent} */ (e).lastEventId);
     });
   }
-  es.addEventListener('error', () => {
+  es.addEventListener('error', (e) => {
+    // A server from before `failure` sent source errors as `event: error`: a message, not a failed stream.
+    const event = parse(e);
+    if (event) {
+      onEvent(event, /** @type {MessageEvent} */ (e).lastEventId);
+      return;
+    }
     setConnection(false);
-    // The browser retries by itself while CONNECTING; once CLOSED it has given up: start again, backing off.
-    if (es.readyState === EventSource.CLOSED) reconnectSoon();
+    // The browser retries by itself while CONNECTING; once CLOSED it has given up (the server answered
+    // with an error, such as 503 when too many streams are open): find out why, and start again later.
+    if (es.readyState === EventSource.CLOSED) void refused();
   });
+}
+
+/**
+ * The data of a stream message, or undefined for anything else (EventSource's own error event has none).
+ * @param {Event} e
+ */
+function parse(e) {
+  const data = e instanceof MessageEvent ? e.data : undefined;
+  if (typeof data !== 'string') return undefined;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
 }
 
 function reconnectSoon() {
@@ -103,6 +132,52 @@ function reconnectSoon() {
   source = undefined;
   setTimeout(connect, retryMs);
   retryMs = Math.min(retryMs * 2, 5000);
+}
+
+/** The server refused the stream: say why, show its state meanwhile (not a blank page), and retry. */
+async function refused() {
+  source?.close();
+  source = undefined;
+  const why = await refusal();
+  setStreamProblem(
+    why && `live updates are unavailable: ${why}; the page shows the state every few seconds and tries again`,
+  );
+  if (why) await pollState();
+  reconnectSoon();
+}
+
+/** What the server answers a stream request with, when it refuses one (undefined when it would open). */
+async function refusal() {
+  const abort = new AbortController();
+  try {
+    const res = await fetch('/api/events', {
+      signal: abort.signal,
+      headers: { Accept: 'text/event-stream' },
+    });
+    if (res.ok) return undefined;
+    const answer = await res.json().catch(() => ({}));
+    return `${answer.error ?? 'the server refused the stream'} (HTTP ${res.status})`;
+  } catch {
+    return undefined; // the server is away: the header says reconnecting
+  } finally {
+    abort.abort();
+  }
+}
+
+async function pollState() {
+  try {
+    const res = await fetch('/api/state');
+    if (res.ok) onState(await res.json());
+  } catch {
+    // away again: the next try says so
+  }
+}
+
+/** @param {string | undefined} problem */
+function setStreamProblem(problem) {
+  const banner = byId('stream-error');
+  banner.hidden = problem === undefined;
+  banner.textContent = problem ?? '';
 }
 
 // A half-open connection (a proxy, a sleeping laptop) sends nothing and reports no error.
@@ -363,6 +438,9 @@ function niceCeil(v) {
   return 10 * p;
 }
 
+/** @type {{ path: string, body: unknown } | undefined} the change refused for want of a token, sent again once one is given */
+let awaitingToken;
+
 /**
  * POSTs a JSON body with the token, if one was given; shows the server's message when refused.
  * @param {string} path
@@ -383,6 +461,7 @@ async function write(path, body) {
     const answer = await res.json().catch(() => ({}));
     error.textContent = answer.error ?? `HTTP ${res.status}`;
     if (res.status === 401) {
+      awaitingToken = { path, body };
       byId('demand-panel').hidden = false;
       byId('token-form').hidden = false;
     }
@@ -398,6 +477,10 @@ byId('token-form').addEventListener('submit', (e) => {
   input.value = '';
   byId('token-form').hidden = true;
   byId('demand-error').textContent = '';
+  // What the user asked for before the token was known: do it now (refused again, the form comes back).
+  const retry = awaitingToken;
+  awaitingToken = undefined;
+  if (retry) void write(retry.path, retry.body);
 });
 
 // ---- the chart ----------------------------------------------------------------------------------------

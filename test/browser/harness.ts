@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { type Instance, startInstance } from '../../src/cli/compose.js';
 import { demoConfig } from '../../src/cli/demo.js';
+import type { Config } from '../../src/core/types.js';
 import { silentLogger } from '../../src/infra/logger.js';
 import { systemClock } from '../../src/infra/system-clock.js';
 
@@ -46,10 +47,18 @@ export interface Demo {
   close(): Promise<void>;
 }
 
+export interface DemoOptions {
+  /** The API's token (as MICROSCALER_TOKEN would give it): writes without it are refused with 401. */
+  readonly token?: string;
+  /** Changes the demo's config (say, adds a service) before it starts. */
+  readonly configure?: (config: Config) => Config;
+}
+
 /** The built-in demo (web priority 1 under random demand, batch priority 2), with web's demand settable by hand. */
-export async function startDemo(seed = 7): Promise<Demo> {
+export async function startDemo(seed = 7, options: DemoOptions = {}): Promise<Demo> {
   const stateDir = mkdtempSync(join(tmpdir(), 'microscaler-browser-'));
-  const config = demoConfig({ scheduler: 'process', stateDir, seed });
+  const demo = demoConfig({ scheduler: 'process', stateDir, seed });
+  const config = options.configure ? options.configure(demo) : demo;
   const launch = (listen: string) =>
     startInstance({
       config,
@@ -58,12 +67,12 @@ export async function startDemo(seed = 7): Promise<Demo> {
       baseDir: process.cwd(),
       listen,
       overridable: ['web'],
-      env: {},
+      env: options.token === undefined ? {} : { MICROSCALER_TOKEN: options.token },
     });
   let instance: Instance | undefined = await launch('127.0.0.1:0');
   const url = instance.api?.url as string;
   const port = new URL(url).port;
-  const demo: Demo = {
+  const handle: Demo = {
     get instance() {
       if (!instance) throw new Error('the demo is stopped');
       return instance;
@@ -77,9 +86,9 @@ export async function startDemo(seed = 7): Promise<Demo> {
       instance = await launch(`127.0.0.1:${port}`);
     },
     async restart(betweenMs = 0) {
-      await demo.stop();
+      await handle.stop();
       await new Promise((r) => setTimeout(r, betweenMs));
-      await demo.start();
+      await handle.start();
     },
     async close() {
       try {
@@ -91,7 +100,7 @@ export async function startDemo(seed = 7): Promise<Demo> {
       }
     },
   };
-  return demo;
+  return handle;
 }
 
 /** POST JSON to the demo's API, returning status and parsed body. */
