@@ -143,6 +143,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       logger,
       instance: config.name,
       services: config.services.map((s) => ({ name: s.name, run: s.run })),
+      ...(config.ha ? { ha: true } : {}),
     });
   } catch (error) {
     await Promise.all([...sources.values()].map((s) => s.close()));

@@ -17,4 +17,6 @@ export interface SchedulerContext {
   /** This microscaler instance's name: every replica it starts is labelled with it. */
   readonly instance: string;
   readonly services: ReadonlyArray<{ readonly name: string; readonly run: RunSpec }>;
+  /** `ha:` is configured: several instances share the back-end on purpose, and a lease decides who acts. */
+  readonly ha?: boolean;
 }

@@ -304,7 +304,8 @@ test('a frozen replica gets no CPU, and a frozen counter resumes where it stoppe
 
 test('a new scheduler on the same state folder adopts frozen replicas as frozen, never thaws them, and trusts /proc over the record', async (t) => {
   const { dir, pids } = await workDir(t);
-  const first = await ProcessScheduler.create({ stateDir: dir }, context({ web: SLEEP }));
+  // `ha`: it takes no lock, as its crash (below, by hand) would have released it.
+  const first = await ProcessScheduler.create({ stateDir: dir }, { ...context({ web: SLEEP }), ha: true });
   await first.scale('web', 2, 'test', 3);
   const running = pidsBy(first, 'running', pids);
   const frozen = pidsBy(first, 'frozen', pids);

@@ -442,8 +442,9 @@ async function labelledSleep(id: string, service = 'web', instance = 'test'): Pr
 
 test('two schedulers on one state folder: B adopts what A started after B, can stop it, and A sees it go', async (t) => {
   const { dir, pids } = await stateDir(t);
-  const a = await ProcessScheduler.create({ stateDir: dir }, context());
-  const b = await ProcessScheduler.create({ stateDir: dir }, context());
+  // Sharing a folder is what `ha:` is for: without it the second one is refused (process-lock.ts).
+  const a = await ProcessScheduler.create({ stateDir: dir }, { ...context(), ha: true });
+  const b = await ProcessScheduler.create({ stateDir: dir }, { ...context(), ha: true });
   await a.scale('web', 3, 'leader');
   const started = pidsOf(a, pids).sort();
   // B knew nothing when it started; one observe later it knows all three, each once.

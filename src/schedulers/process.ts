@@ -52,6 +52,7 @@ import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
 import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
+import { lockStateDir, type StateDirLock } from './process-lock.js';
 import { spawnFailure } from './process-run.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
 
@@ -327,6 +328,8 @@ export class ProcessScheduler implements Scheduler {
   private dirsReady: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly logs: ReplicaLogs;
+  /** Held from init() to close() unless `ha:` is configured (src/schedulers/process-lock.ts). */
+  private lock: StateDirLock | undefined;
 
   static async create(settings: ProcessSettings, ctx: SchedulerContext): Promise<ProcessScheduler> {
     const scheduler = new ProcessScheduler(settings, ctx);
@@ -348,14 +351,25 @@ export class ProcessScheduler implements Scheduler {
     });
   }
 
-  /** Adopts the replicas recorded in the state directory. Idempotent. */
+  /**
+   * Locks the state directory (without `ha:`: one live instance per folder) and adopts the replicas
+   * recorded in it. Idempotent.
+   */
   init(): Promise<void> {
-    this.ready ??= this.removeStaleTmp()
+    this.ready ??= this.takeLock()
+      .then(() => this.removeStaleTmp())
       .then(() => this.scan())
       .then(() => {
         if (!this.closed) this.logs.start();
       });
     return this.ready;
+  }
+
+  private async takeLock(): Promise<void> {
+    if (this.ctx.ha) return; // several instances on one folder, by design: the lease decides who acts
+    const lock = await lockStateDir(this.stateDir, this.ctx.instance);
+    if (this.closed) await lock.release();
+    else this.lock = lock;
   }
 
   async observe(_signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
@@ -526,6 +540,8 @@ export class ProcessScheduler implements Scheduler {
       r.child?.unref();
     }
     await Promise.all([...this.removals, this.logs.close()]);
+    await this.lock?.release();
+    this.lock = undefined;
   }
 
   /** Stops every replica this instance started or adopted; resolves once they have all exited. */
