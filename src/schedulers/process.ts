@@ -47,10 +47,11 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
+import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
 import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
 import { lockStateDir, type StateDirLock } from './process-lock.js';
 import { spawnFailure } from './process-run.js';
@@ -58,6 +59,9 @@ import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
 
 /** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
 const FROZEN_SYNC_MS = 5000;
+
+/** Deaths by these are stops by someone (a user, another instance), not failed starts. */
+const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL']);
 
 /** What a service name may be (src/config/schema.ts): safe in a file name. */
 const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -330,6 +334,8 @@ export class ProcessScheduler implements Scheduler {
   private readonly logs: ReplicaLogs;
   /** Held from init() to close() unless `ha:` is configured (src/schedulers/process-lock.ts). */
   private lock: StateDirLock | undefined;
+  /** Replicas that exit right after starting make the next start of their service wait. */
+  private readonly crashes: CrashLoops;
 
   static async create(settings: ProcessSettings, ctx: SchedulerContext): Promise<ProcessScheduler> {
     const scheduler = new ProcessScheduler(settings, ctx);
@@ -349,6 +355,7 @@ export class ProcessScheduler implements Scheduler {
       settings: (service) => this.runs.get(service)?.logs ?? DEFAULT_LOG_SETTINGS,
       live: () => this.replicas.values(),
     });
+    this.crashes = new CrashLoops(ctx.clock);
   }
 
   /**
@@ -499,6 +506,12 @@ export class ProcessScheduler implements Scheduler {
       }
       warm = Math.max(0, frozen - pool);
     }
+    // A crash loop: no new replica until its backoff is over (thaws, freezes and removals still happen).
+    const blocked = cold + warm > 0 ? this.crashes.blocked(service) : undefined;
+    if (blocked) {
+      cold = 0;
+      warm = 0;
+    }
     if (cold + warm > 0) await this.ensureDirs();
     log('starting', cold);
     log('warming', warm);
@@ -515,6 +528,7 @@ export class ProcessScheduler implements Scheduler {
       const more = failed.length > 1 ? ` (${failed.length} of ${count} replicas failed)` : '';
       throw new Error(`${errorMessage(failed[0])}${more}`);
     }
+    if (blocked) throw new TransientError(`process scheduler: ${blocked}`);
   }
 
   watch(onChange: (service: string) => void): () => void {
@@ -702,10 +716,14 @@ export class ProcessScheduler implements Scheduler {
     }
 
     let spawned = false;
+    const spawnedAt = this.ctx.clock.now();
     const started = new Promise<void>((res, rej) => {
       child.once('spawn', () => {
         spawned = true;
-        if (r.state === 'starting') r.state = 'running';
+        // In a crash loop a replica is only starting until it has lasted: state never says `running` for
+        // replicas that exit at once.
+        if (r.state === 'starting' && !this.crashes.failing(service)) r.state = 'running';
+        else if (r.state === 'starting') this.promoteLater(r);
         this.notify(service);
         res();
       });
@@ -719,6 +737,15 @@ export class ProcessScheduler implements Scheduler {
       });
     });
     child.once('exit', (code, signal) => {
+      // Killed with a stop signal (a user, another instance sharing the folder): stopped, not crashed.
+      if (spawned && r.state !== 'stopping' && !r.frozen && !(signal && STOP_SIGNALS.has(signal))) {
+        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+        this.crashes.exited(
+          service,
+          this.ctx.clock.now() - spawnedAt,
+          `replicas of ${service} exit right after starting (${how}; output in ${logPath})`,
+        );
+      }
       this.logGone(r, { code, signal });
       void this.remove(r);
     });
@@ -733,6 +760,16 @@ export class ProcessScheduler implements Scheduler {
     }
     // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
     if (r.state === 'warming') await this.freeze(r, true);
+  }
+
+  /** Counts a replica started in a crash loop as running once it has lasted the crash window. */
+  private promoteLater(r: Replica): void {
+    setTimeout(() => {
+      if (this.replicas.get(r.id) !== r || r.state !== 'starting') return;
+      r.state = 'running';
+      this.crashes.lasted(r.service);
+      this.notify(r.service);
+    }, CRASH_WINDOW_MS).unref();
   }
 
   private track(
