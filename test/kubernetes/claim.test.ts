@@ -116,3 +116,30 @@ test('the claim of a holder that died (no renewals) is taken over after the ttl'
   assert.ok(performance.now() - t0 >= TTL, 'not before the ttl');
   assert.equal(holderOf('claim-dead'), next.leadership?.id);
 });
+
+test('a claim taken at run time: the instance stops acting, says so in events and state, and takes it back once free', async () => {
+  const instance = await start('claim-c');
+  const leadership = instance.leadership;
+  assert.ok(leadership);
+  const stored = api.leases.get('shop/microscaler-claim-c-claim');
+  assert.ok(stored);
+  // Someone else writes the Lease (a second instance that thought the claim expired), then dies.
+  stored.spec = { ...stored.spec, holderIdentity: 'intruder:9:x', renewTime: new Date().toISOString() };
+  stored.resourceVersion = `${stored.resourceVersion}9`;
+  const event = (pattern: RegExp) => instance.controller.log.recent().find((e) => pattern.test(e.message));
+  await until('the loss reported', () => event(/held by intruder:9:x .*: not acting/)?.kind === 'error');
+  assert.deepEqual(leadership.state(), { holder: 'intruder:9:x', self: false });
+  assert.equal(leadership.isLeader(), false, 'not acting meanwhile');
+  // The intruder never renews: its claim expires after the ttl and the instance takes it back.
+  await until('the claim taken back', () => event(/holding instance "claim-c" again/)?.kind === 'recovered');
+  assert.equal(holderOf('claim-c'), leadership.id);
+  assert.equal(leadership.isLeader(), true);
+});
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
