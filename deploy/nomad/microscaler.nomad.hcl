@@ -2,12 +2,14 @@
 # The scaled groups must carry the ownership meta, e.g. in job "shop":
 #   group "web"   { meta { "microscaler.instance" = "shop"  "microscaler.service" = "web" } ... }
 #   group "batch" { meta { "microscaler.instance" = "shop"  "microscaler.service" = "batch" } ... }
-# The ACL token (a policy with read-job and scale-job on the namespace) comes from Nomad Variables.
+# The ACL token comes from Nomad Variables; its policy needs read-job and scale-job on the namespace, and
+# variables read and write on microscaler/claim/* (the instance's claim on its name: a second instance of
+# "shop" started by mistake exits 2 instead of fighting this one; docs/clusters.md).
 job "microscaler" {
   type = "service"
 
   group "controller" {
-    # One instance: two controllers would fight over the same counts.
+    # One instance: a second one of the same name would refuse to act (its claim is held).
     count = 1
 
     network {
