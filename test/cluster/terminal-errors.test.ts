@@ -6,11 +6,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Controller } from '../../src/controller/index.js';
+import { TerminalError, TransientError } from '../../src/core/errors.js';
 import type { Scheduler } from '../../src/core/ports.js';
 import type { ControllerEvent, ServicePolicy } from '../../src/core/types.js';
 import { systemClock } from '../../src/infra/system-clock.js';
 import { KubernetesScheduler } from '../../src/schedulers/kubernetes.js';
+import { MarathonScheduler } from '../../src/schedulers/marathon.js';
+import { NomadScheduler } from '../../src/schedulers/nomad.js';
 import { FakeKubeApi } from '../fakes/kube-api.js';
+import { FakeMarathon } from '../fakes/marathon-api.js';
+import { FakeNomad } from '../fakes/nomad-api.js';
 
 const TOKEN = 'terminal-errors-token';
 let api: FakeKubeApi;
@@ -153,6 +158,90 @@ describe('terminal errors from a back-end (fake Kubernetes API)', () => {
     } finally {
       await controller.stop();
       await kube.close();
+    }
+  });
+});
+
+const ours = (service: string) => ({ 'microscaler.instance': 'shop', 'microscaler.service': service });
+const shopContext = (workload: string) => ({
+  clock: systemClock,
+  logger: { log() {} },
+  instance: 'shop',
+  services: [{ name: 'web', run: { workload } }],
+});
+
+describe('terminal errors from the other cluster back-ends (fakes)', () => {
+  test('nomad: a 403 (the ACL token no longer allows scaling) is asked once under the controller', async () => {
+    const nomad = new FakeNomad({ startMs: 50, stopMs: 50 });
+    nomad.addJob('shop', { web: { count: 1, meta: ours('web') } });
+    const address = await nomad.start();
+    nomad.token = 'good';
+    const s = await NomadScheduler.create({ address, token: 'good' }, shopContext('shop/web'), { env: {} });
+    let calls = 0;
+    const counted: Scheduler = {
+      observe: (signal) => s.observe(signal),
+      scale: (service, replicas, reason) => {
+        calls++;
+        return s.scale(service, replicas, reason);
+      },
+      close: () => s.close(),
+    };
+    const controller = new Controller({
+      name: 'shop',
+      capacity: { replicas: 10 },
+      intervalMs: 50,
+      readTimeoutMs: 1000,
+      services: [web],
+      sources: new Map(),
+      scheduler: counted,
+      clock: systemClock,
+      logger: { log() {} },
+    });
+    try {
+      // Scaling is refused for good (403, as Nomad answers a token without scale-job); reads still work.
+      nomad.failures.push({ method: 'POST', path: /\/scale$/, status: 403, body: 'Permission denied' });
+      await assert.rejects(s.scale('web', 2, 'test'), TerminalError);
+      for (let i = 0; i < 5; i++)
+        nomad.failures.push({ method: 'POST', path: /\/scale$/, status: 403, body: 'Permission denied' });
+      const end = Date.now() + 2500;
+      while (Date.now() < end) {
+        await controller.tick();
+        await delay(50);
+      }
+      assert.equal(calls, 1, 'one call, never retried');
+      assert.match(controller.snapshot().services[0]?.scaleError ?? '', /HTTP 403.*not retried until/);
+    } finally {
+      await controller.stop();
+      await s.close();
+      await nomad.close();
+    }
+  });
+
+  test('marathon: 401, 403 and 404 answers are TerminalErrors, a 503 is transient', async () => {
+    const marathon = new FakeMarathon({ startMs: 50, stopMs: 50 });
+    marathon.addApp('/shop/web', { instances: 1, labels: ours('web') });
+    const url = await marathon.start();
+    const s = await MarathonScheduler.create({ url }, shopContext('/shop/web'));
+    try {
+      for (const [status, kind] of [
+        [401, TerminalError],
+        [403, TerminalError],
+        [404, TerminalError],
+        [503, TransientError],
+      ] as const) {
+        marathon.failures.push({
+          method: 'GET',
+          path: /\/v2\/apps/,
+          status,
+          body: { message: `HTTP ${status}` },
+        });
+        await assert.rejects(s.scale('web', 2, 'test'), kind, `HTTP ${status}`);
+      }
+      marathon.app('/shop/web').labels = {};
+      await assert.rejects(s.scale('web', 2, 'test'), TerminalError, 'not labelled as ours');
+    } finally {
+      await s.close();
+      await marathon.close();
     }
   });
 });
