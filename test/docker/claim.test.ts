@@ -7,10 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Claim } from '../../src/ha/claim.js';
+import { startInstance } from '../../src/cli/compose.js';
+import { parseConfig } from '../../src/config/load.js';
+import { type Claim, ClaimedError } from '../../src/ha/claim.js';
 import { CLAIM_LABEL, DockerClaim } from '../../src/ha/docker-claim.js';
 import { configName, SwarmClaim } from '../../src/ha/swarm-claim.js';
 import { DockerApi, filters } from '../../src/infra/docker-api.js';
+import { systemClock } from '../../src/infra/system-clock.js';
+import { schedulerSchemas } from '../../src/schedulers/registry.js';
+import { swarmServiceName } from '../../src/schedulers/swarm.js';
+import { sourceSchemas } from '../../src/sources/registry.js';
 import { expectClaimSemantics } from '../fixtures/claim.js';
 import {
   containersOf,
@@ -231,5 +237,41 @@ services:
     third.child.kill('SIGTERM');
     assert.equal(await third.exited, 0, third.stderr());
     assert.deepEqual(await claimVolumes(api, name), [], 'the claim is released on exit');
+  });
+});
+
+describe('two instances of one name on swarm', {
+  skip: swarmMissing && process.env.CI !== 'true' ? swarmMissing : false,
+}, () => {
+  test('the second refuses to start, naming the holder and the swarm config', async () => {
+    const api = needApi(engine);
+    const name = uniqueName('claim-swarm');
+    configs.push(configName(name));
+    const config = parseConfig(
+      `
+name: ${name}
+capacity: { replicas: 2 }
+scheduler: { type: swarm }
+services:
+  web:
+    run: { image: ${TEST_IMAGE}, command: [sleep, "3600"], pull: never }
+    demand: { rule: { type: fixed, replicas: 0 } }
+`,
+      { file: 'test.yaml', sourceSchemas, schedulerSchemas },
+    );
+    const start = () =>
+      startInstance({ config, clock: systemClock, logger: { log() {} }, baseDir: work, env: process.env });
+    const first = await start();
+    try {
+      await assert.rejects(start(), (error: unknown) => {
+        assert.ok(error instanceof ClaimedError, String(error));
+        assert.match(error.message, new RegExp(`already running: held by ${first.leadership?.id}`));
+        assert.match(error.message, new RegExp(`swarm config ${configName(name)}`));
+        return true;
+      });
+    } finally {
+      await first.close({ drain: false });
+      await api.request('DELETE', `/services/${swarmServiceName(name, 'web')}`).catch(() => {});
+    }
   });
 });
