@@ -466,7 +466,7 @@ export class DockerScheduler implements Scheduler {
     if (!notice) return done;
     // The cgroup freezer tells the process nothing: a notice's replica hears of its thaw from us.
     return done.then((ok) => {
-      if (ok && r.state === 'running') this.notices.resume(notice, this.noticeTarget(r));
+      if (ok && r.state === 'running') void this.notices.resume(notice, this.noticeTarget(r));
       return ok;
     });
   }
@@ -503,7 +503,7 @@ export class DockerScheduler implements Scheduler {
     if (notice && this.notices.cancel(r.name)) {
       // In its grace: never paused, so it simply runs on, told so.
       r.state = 'running';
-      this.notices.resume(notice, this.noticeTarget(r));
+      void this.notices.resume(notice, this.noticeTarget(r));
       return;
     }
     r.state = 'starting';
@@ -596,6 +596,16 @@ export class DockerScheduler implements Scheduler {
     this.subscribers.clear();
     this.syncedOnce?.();
     this.stopping.abort();
+    // A container in its freeze notice's grace is left running for the next run: told to go on, not paused.
+    const resumed: Promise<void>[] = [];
+    for (const r of this.replicas.values()) {
+      const notice = this.runs.get(r.service)?.freezeNotice;
+      if (notice && r.state === 'warming' && this.notices.cancel(r.name)) {
+        r.state = 'running';
+        resumed.push(this.notices.resume(notice, this.noticeTarget(r)));
+      }
+    }
+    await Promise.all(resumed);
     // Let calls in flight finish, so no container is left half-made (it would be adopted anyway).
     const work = Promise.allSettled([...this.replicas.values()].map((r) => r.work));
     await Promise.race([work, new Promise((r) => setTimeout(r, 10_000).unref())]);

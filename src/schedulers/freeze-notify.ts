@@ -83,14 +83,12 @@ export class FreezeNotices {
 
   /**
    * Tells a replica that it runs again (thawed, or its freeze called off): SIGCONT for a signal notice
-   * (`signal: false` where the thaw was a SIGCONT already), a `thaw` POST for a URL one. Not awaited.
+   * (`signal: false` where the thaw was a SIGCONT already), a `thaw` POST for a URL one. Never rejects;
+   * callers need not wait for it.
    */
-  resume(notice: FreezeNotice, target: NoticeTarget, signal = true): void {
-    if (!isUrl(notice.notify)) {
-      if (signal) void this.deliver(target, 'SIGCONT');
-      return;
-    }
-    void this.post(notice, target, 'thaw', AbortSignal.timeout(RESUME_TIMEOUT_MS));
+  resume(notice: FreezeNotice, target: NoticeTarget, signal = true): Promise<void> {
+    if (!isUrl(notice.notify)) return signal ? this.deliver(target, 'SIGCONT') : Promise.resolve();
+    return this.post(notice, target, 'thaw', AbortSignal.timeout(RESUME_TIMEOUT_MS)).then(() => {});
   }
 
   private async deliver(target: NoticeTarget, name: NodeJS.Signals): Promise<void> {

@@ -479,7 +479,7 @@ export class ProcessScheduler implements Scheduler {
       const warming = mine.filter((r) => r.state === 'warming').sort(newestFirst);
       if (replicas > active.length) {
         // Replicas told of a freeze and still in their grace are simply not frozen: the quickest of all.
-        const back = this.takeBack(warming, replicas - active.length);
+        const back = this.takeBack(warming, replicas - active.length).length;
         log('keeping (freeze called off)', back);
         const thawed = frozenOnes.splice(0, Math.min(replicas - active.length - back, frozenOnes.length));
         log('thawing', thawed.length);
@@ -549,11 +549,13 @@ export class ProcessScheduler implements Scheduler {
     this.closed = true;
     this.subscribers.clear();
     clearInterval(this.pollTimer);
+    // A replica in its freeze notice's grace is left running for the next run: told to go on, not frozen.
+    const resumed = this.takeBack([...this.replicas.values()], Number.POSITIVE_INFINITY);
     for (const r of this.replicas.values()) {
       clearTimeout(r.killTimer);
       r.child?.unref();
     }
-    await Promise.all([...this.removals, this.logs.close()]);
+    await Promise.all([...this.removals, this.logs.close(), ...resumed]);
     await this.lock?.release();
     this.lock = undefined;
   }
@@ -818,6 +820,7 @@ export class ProcessScheduler implements Scheduler {
    */
   private stop(r: Replica): void {
     if (r.state === 'stopping' || this.replicas.get(r.id) !== r) return;
+    this.notices.cancel(r.id); // a freeze in its grace: it goes anyway
     r.state = 'stopping';
     r.child?.ref(); // keep the event loop alive until its exit arrives (stopAll waits for it)
     if (this.hurried) {
@@ -904,7 +907,7 @@ export class ProcessScheduler implements Scheduler {
     r.state = 'running';
     this.notify(r.service);
     const notice = this.runs.get(r.service)?.freezeNotice;
-    if (notice) this.notices.resume(notice, this.noticeTarget(r), false); // the SIGCONT was the signal
+    if (notice) void this.notices.resume(notice, this.noticeTarget(r), false); // the SIGCONT was the signal
 
     // After the signal: a crash in between leaves a running replica that says frozen; /proc wins.
     void this.persist(r, false).then((error) => {
@@ -912,20 +915,22 @@ export class ProcessScheduler implements Scheduler {
     });
   }
 
-  /** Calls off up to `count` freezes still in their grace: those replicas run on (told so). */
-  private takeBack(warming: Replica[], count: number): number {
-    let back = 0;
+  /**
+   * Calls off up to `count` freezes still in their grace (removing those replicas from `warming`): they run
+   * on, told so. Returns the resumes, one per replica taken back.
+   */
+  private takeBack(warming: Replica[], count: number): Promise<void>[] {
+    const resumes: Promise<void>[] = [];
     for (const r of [...warming]) {
-      if (back === count) break;
+      if (resumes.length >= count) break;
       const notice = this.runs.get(r.service)?.freezeNotice;
-      if (!notice || r.frozen || !this.notices.cancel(r.id)) continue;
+      if (!notice || r.state !== 'warming' || r.frozen || !this.notices.cancel(r.id)) continue;
       warming.splice(warming.indexOf(r), 1);
       r.state = 'running';
-      this.notices.resume(notice, this.noticeTarget(r));
+      resumes.push(this.notices.resume(notice, this.noticeTarget(r)));
       this.notify(r.service);
-      back++;
     }
-    return back;
+    return resumes;
   }
 
   /** What a freeze notice needs of a replica: its signal goes to the leader, not the whole group. */

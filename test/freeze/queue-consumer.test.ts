@@ -155,3 +155,25 @@ test('freeze notice: a replica that a scale-up needs during its grace is not fro
   s.channel.sendToQueue(s.queue, Buffer.from('again'));
   await until('the consumer to get a new message', () => s.lines().includes('got again'));
 });
+
+test('freeze notice: microscaler closing during the grace leaves the replica running and consuming, never frozen', {
+  skip,
+}, async (t) => {
+  const s = await setUp(t, { notify: 'SIGUSR1', graceMs: 1500 });
+  await s.scheduler.scale('worker', 1, 'test: start', 0);
+  await until('the consumer to be ready', () => s.lines().includes('ready'));
+  const pid = s.pid();
+  t.after(() => {
+    try {
+      process.kill(-pid, 'SIGKILL'); // left running by close(), as for the next run to adopt
+    } catch {}
+  });
+  await s.scheduler.scale('worker', 0, 'test: preempted', 1);
+  await until('the notice', () => count(s.lines(), 'notice') === 1);
+  await s.scheduler.close();
+  await until('the consumer to resume', () => s.lines().includes('resumed'), 5000);
+  await sleep(2500); // past the grace: nothing freezes it now
+  assert.notEqual(readProcStat(pid)?.state, 'T', 'frozen after close');
+  s.channel.sendToQueue(s.queue, Buffer.from('later'));
+  await until('the consumer to get a new message', () => s.lines().includes('got later'));
+});
