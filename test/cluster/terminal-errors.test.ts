@@ -10,9 +10,11 @@ import { TerminalError, TransientError } from '../../src/core/errors.js';
 import type { Scheduler } from '../../src/core/ports.js';
 import type { ControllerEvent, ServicePolicy } from '../../src/core/types.js';
 import { systemClock } from '../../src/infra/system-clock.js';
+import { EcsScheduler } from '../../src/schedulers/ecs.js';
 import { KubernetesScheduler } from '../../src/schedulers/kubernetes.js';
 import { MarathonScheduler } from '../../src/schedulers/marathon.js';
 import { NomadScheduler } from '../../src/schedulers/nomad.js';
+import { FakeEcs } from '../fakes/ecs-api.js';
 import { FakeKubeApi } from '../fakes/kube-api.js';
 import { FakeMarathon } from '../fakes/marathon-api.js';
 import { FakeNomad } from '../fakes/nomad-api.js';
@@ -242,6 +244,28 @@ describe('terminal errors from the other cluster back-ends (fakes)', () => {
     } finally {
       await s.close();
       await marathon.close();
+    }
+  });
+
+  test('ecs: refused credentials and a service without our tags are TerminalErrors', async () => {
+    const ecs = new FakeEcs({ startMs: 50, stopMs: 50 });
+    ecs.addService('web', { desiredCount: 1, tags: ours('web') });
+    const endpoint = await ecs.start();
+    ecs.readOnlyKeys.add('AKIDVIEWER');
+    const s = await EcsScheduler.create(
+      { cluster: 'prod', region: 'us-east-1', endpoint },
+      shopContext('web'),
+      { clientConfig: { credentials: { accessKeyId: 'AKIDVIEWER', secretAccessKey: 'fake-secret' } } },
+    );
+    try {
+      await assert.rejects(s.scale('web', 2, 'test'), TerminalError, 'AccessDenied');
+      ecs.readOnlyKeys.delete('AKIDVIEWER');
+      ecs.service('web').tags = {};
+      await assert.rejects(s.scale('web', 2, 'test'), TerminalError, 'not tagged as ours');
+      assert.equal(ecs.service('web').desiredCount, 1);
+    } finally {
+      await s.close();
+      await ecs.close();
     }
   });
 });
