@@ -114,14 +114,14 @@ test(
   skipUnless(engine),
   async () => {
     const api = needApi(engine);
-    const { s, name } = await scheduler(1500);
+    const { s, name } = await scheduler(4000);
     const id = await oneRunning(s);
     await waitFor('the traps to be set', () => notes(id).includes('ready'));
     await s.scale('worker', 0, 'test: preempted', 1);
     await waitFor('the notice', () => notes(id).includes('usr1'));
     await s.close();
     await waitFor('the resume', () => notes(id).includes('cont'), 5000);
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // past the grace
+    await new Promise((resolve) => setTimeout(resolve, 4500)); // past the grace
     assert.equal((await containersOf(api, name))[0]?.State, 'running');
   },
 );

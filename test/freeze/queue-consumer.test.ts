@@ -159,7 +159,7 @@ test('freeze notice: a replica that a scale-up needs during its grace is not fro
 test('freeze notice: microscaler closing during the grace leaves the replica running and consuming, never frozen', {
   skip,
 }, async (t) => {
-  const s = await setUp(t, { notify: 'SIGUSR1', graceMs: 1500 });
+  const s = await setUp(t, { notify: 'SIGUSR1', graceMs: 4000 });
   await s.scheduler.scale('worker', 1, 'test: start', 0);
   await until('the consumer to be ready', () => s.lines().includes('ready'));
   const pid = s.pid();
@@ -172,7 +172,7 @@ test('freeze notice: microscaler closing during the grace leaves the replica run
   await until('the notice', () => count(s.lines(), 'notice') === 1);
   await s.scheduler.close();
   await until('the consumer to resume', () => s.lines().includes('resumed'), 5000);
-  await sleep(2500); // past the grace: nothing freezes it now
+  await sleep(4500); // past the grace: nothing freezes it now
   assert.notEqual(readProcStat(pid)?.state, 'T', 'frozen after close');
   s.channel.sendToQueue(s.queue, Buffer.from('later'));
   await until('the consumer to get a new message', () => s.lines().includes('got later'));
