@@ -213,7 +213,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       await leadership.stop();
       await scheduler.close();
       await Promise.all([...sources.values()].map((s) => s.close()));
-      throw new ClaimedError(config.name, outcome.holder, claim.where);
+      throw new ClaimedError(config.name, outcome.holder, claim.where, outcome.failure);
     }
     logger.log('info', `holding instance "${config.name}" as ${claim.id} (${claim.where})`);
   }

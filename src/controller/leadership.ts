@@ -59,6 +59,8 @@ export class Leadership {
   /** When the last successful acquire/renew was sent, on the monotonic timer; undefined when not leading. */
   private renewedAt: number | undefined;
   private lastHolder: string | null = null;
+  /** Why the last attempt failed (the store unreachable or refusing), until one succeeds. */
+  private failure: string | undefined;
   private wasLeader = false;
   private readonly loop = new AbortController();
   private running: Promise<void> | undefined;
@@ -83,6 +85,11 @@ export class Leadership {
     this.renewedAt = undefined;
     this.noteChange();
     return false;
+  }
+
+  /** Why the last attempt on the store failed, or undefined when it answered. */
+  lastFailure(): string | undefined {
+    return this.failure;
   }
 
   state(): LeaderState {
@@ -117,6 +124,7 @@ export class Leadership {
         const leading = this.isLeader();
         const ok = leading ? await lease.renew(signal) : await lease.acquire(signal);
         if (this.loop.signal.aborted) break;
+        this.failure = undefined;
         if (ok) {
           this.renewedAt = sent;
           this.lastHolder = lease.id;
@@ -127,7 +135,8 @@ export class Leadership {
         }
       } catch (error) {
         // Unreachable store: keep the renewal time; isLeader() turns false on its own at the deadline.
-        logger.log('debug', 'lease attempt failed', { error: errorMessage(error) });
+        this.failure = errorMessage(error);
+        logger.log('debug', 'lease attempt failed', { error: this.failure });
       }
       this.noteChange();
       const rest = every - (this.timer() - sent);

@@ -51,7 +51,9 @@ export class SeenRecord {
   }
 }
 
-export type ClaimOutcome = { readonly ok: true } | { readonly ok: false; readonly holder: string | null };
+export type ClaimOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly holder: string | null; readonly failure?: string };
 
 /**
  * Waits, at start-up, until this instance holds its claim, or another holder has shown it is alive (its
@@ -73,15 +75,19 @@ export async function awaitClaim(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (leadership.isLeader()) return { ok: true };
-  return { ok: false, holder: leadership.state().holder };
+  const failure = leadership.lastFailure();
+  return { ok: false, holder: leadership.state().holder, ...(failure ? { failure } : {}) };
 }
 
 /** Why an instance cannot act: its name is claimed by another live holder. Exit status 2 from the CLI. */
 export class ClaimedError extends Error {
   override readonly name = 'ClaimedError';
-  constructor(instance: string, holder: string | null, where: string) {
+  constructor(instance: string, holder: string | null, where: string, failure?: string) {
+    const why = failure
+      ? `could not take its claim: ${failure}`
+      : 'could not take its claim in time (is another instance of it running?)';
     super(
-      `instance "${instance}" ${holder ? `is already running: held by ${holder}` : 'could not take its claim in time (is the back-end reachable? is another instance of it running?)'} ` +
+      `instance "${instance}" ${holder ? `is already running: held by ${holder}` : why} ` +
         `(${where}). Stop that one first; to run several of one instance use ha: (one acts, the others ` +
         'stand by), or give this config its own name: to run it apart.',
     );

@@ -184,3 +184,47 @@ services:
     });
   });
 });
+
+test('a claim the back-end refuses (ecs:TagResource denied) stops start-up with the reason, not a vague timeout', async () => {
+  const ecs = new FakeEcs();
+  fakes.push(ecs);
+  const endpoint = await ecs.start();
+  ecs.readOnlyKeys.add('AKIDREAD');
+  ecs.addService('shop-web', { tags: { 'microscaler.instance': 'ro', 'microscaler.service': 'web' } });
+  const saved = process.env.AWS_ACCESS_KEY_ID;
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDREAD';
+  process.env.AWS_SECRET_ACCESS_KEY = 'fake';
+  try {
+    const config = parseConfig(
+      `
+name: ro
+capacity: { replicas: 4 }
+scheduler: { type: ecs, cluster: prod, region: us-east-1, endpoint: "${endpoint}" }
+services:
+  web:
+    run: { workload: shop-web }
+    demand: { rule: { type: fixed, replicas: 2 } }
+`,
+      { file: 'test.yaml', sourceSchemas, schedulerSchemas },
+    );
+    await assert.rejects(
+      startInstance({
+        config,
+        clock: systemClock,
+        logger: { log() {} },
+        baseDir: dir,
+        claimTtlMs: TTL,
+        env: {},
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof ClaimedError, String(error));
+        assert.match(error.message, /could not take its claim: .*not authorized to perform: ecs:TagResource/);
+        return true;
+      },
+    );
+    assert.deepEqual(ecs.updates, [], 'nothing was scaled');
+  } finally {
+    if (saved === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+    else process.env.AWS_ACCESS_KEY_ID = saved;
+  }
+});
