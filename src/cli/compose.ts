@@ -312,8 +312,10 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       scheduler.hurry?.();
     },
     async close({ drain }) {
-      if (drain) await controller.drain();
-      else await controller.stop();
+      if (drain) {
+        scheduler.beginDrain?.();
+        await controller.drain();
+      } else await controller.stop();
       await loop;
       // After the last scale call: releasing the lease lets a follower take over at once.
       await leadership?.stop();

@@ -47,6 +47,11 @@ export interface Scheduler {
    * included: the user asked twice to stop (a second Ctrl-C during the drain on exit). Does not wait.
    */
   hurry?(): void;
+  /**
+   * The instance is about to stop every replica before it exits (drain): from now on nothing is left
+   * frozen or killed without its grace; a frozen replica is continued before it is asked to stop.
+   */
+  beginDrain?(): void;
   close(): Promise<void>;
 }
 

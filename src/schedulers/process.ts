@@ -53,6 +53,7 @@ import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
 import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
+import { groupLingers } from './process-group.js';
 import { lockStateDir, type StateDirLock } from './process-lock.js';
 import { spawnFailure } from './process-run.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
@@ -148,6 +149,8 @@ interface Replica {
   /** A freeze under way (record, SIGSTOP, wait for 'T'); one at a time. */
   freezing?: Promise<void>;
   killTimer?: NodeJS.Timeout;
+  /** Its leader exited while processes of its group live on: stopping until the group is empty. */
+  leaderGone?: boolean;
   /** The record write; resolves to its error, if any (never rejects). Removal waits for it. */
   saved: Promise<Error | undefined>;
   readonly gone: Promise<void>;
@@ -327,6 +330,8 @@ export class ProcessScheduler implements Scheduler {
   private closed = false;
   /** Set by hurry(): every stop is a SIGKILL from then on. */
   private hurried = false;
+  /** Set by beginDrain(): every stop is a graceful one, frozen replicas continued first. */
+  private draining = false;
   private ready: Promise<void> | undefined;
   private scanning: Promise<void> | undefined;
   private dirsReady: Promise<void> | undefined;
@@ -462,10 +467,12 @@ export class ProcessScheduler implements Scheduler {
       }
     };
 
+    // Draining: nothing stays, frozen and warming replicas included.
+    const keep = frozen ?? (this.draining && replicas === 0 ? 0 : undefined);
     const work: Promise<void>[] = [];
     let cold = 0;
     let warm = 0;
-    if (frozen === undefined) {
+    if (keep === undefined) {
       if (active.length > replicas) {
         const surplus = active.slice(0, active.length - replicas);
         log('stopping', surplus.length);
@@ -487,7 +494,7 @@ export class ProcessScheduler implements Scheduler {
         cold = replicas - active.length - back - thawed.length;
       } else if (replicas < active.length) {
         const surplus = active.slice(0, active.length - replicas);
-        const room = Math.max(0, frozen - frozenOnes.length - warming.length);
+        const room = Math.max(0, keep - frozenOnes.length - warming.length);
         // The oldest of the surplus (the end of the list) are frozen; the newest are stopped.
         const toFreeze = surplus.splice(Math.max(0, surplus.length - room));
         log('freezing', toFreeze.length);
@@ -497,14 +504,14 @@ export class ProcessScheduler implements Scheduler {
         warming.push(...toFreeze);
       }
       const pool = frozenOnes.length + warming.length;
-      if (pool > frozen) {
+      if (pool > keep) {
         // Warming ones first (they hold nothing yet), then the newest frozen; never thawed, never graced.
-        const removed = [...warming, ...frozenOnes.sort(newestFirst)].slice(0, pool - frozen);
+        const removed = [...warming, ...frozenOnes.sort(newestFirst)].slice(0, pool - keep);
         log('removing frozen', removed.length);
         for (const r of removed) this.kill(r);
         work.push(waitGone(removed, REMOVE_WAIT_MS));
       }
-      warm = Math.max(0, frozen - pool);
+      warm = Math.max(0, keep - pool);
     }
     // A crash loop: no new replica until its backoff is over (thaws, freezes and removals still happen).
     const blocked = cold + warm > 0 ? this.crashes.blocked(service) : undefined;
@@ -554,10 +561,21 @@ export class ProcessScheduler implements Scheduler {
     for (const r of this.replicas.values()) {
       clearTimeout(r.killTimer);
       r.child?.unref();
+      // What is left of a replica whose leader exited is on its way out: no next run could adopt it.
+      if (r.leaderGone) this.signal(r, 'SIGKILL');
     }
     await Promise.all([...this.removals, this.logs.close(), ...resumed]);
     await this.lock?.release();
     this.lock = undefined;
+  }
+
+  /**
+   * The instance stops everything before it exits (drain, `--stop-on-exit`): from now on no replica is
+   * left frozen or killed outright. A frozen one is continued (SIGCONT) before its SIGTERM, so it can act
+   * on it, and gets SIGKILL only after its grace; a scale to zero takes frozen and warming replicas too.
+   */
+  beginDrain(): void {
+    this.draining = true;
   }
 
   /** Stops every replica this instance started or adopted; resolves once they have all exited. */
@@ -748,6 +766,7 @@ export class ProcessScheduler implements Scheduler {
           `replicas of ${service} exit right after starting (${how}; output in ${logPath})`,
         );
       }
+      if (this.lingering(r, { code, signal })) return; // the poll removes it once its group is empty
       this.logGone(r, { code, signal });
       void this.remove(r);
     });
@@ -762,6 +781,25 @@ export class ProcessScheduler implements Scheduler {
     }
     // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
     if (r.state === 'warming') await this.freeze(r, true);
+  }
+
+  /**
+   * After its leader exited: whether processes of the replica's group live on. If so, they are stopped as
+   * the replica would be (SIGTERM, SIGKILL after the grace) and it counts as stopping until they are gone.
+   */
+  private lingering(r: Replica, fields: Record<string, unknown> = {}): boolean {
+    if (r.pid === undefined || !groupLingers(r.pid, r.startTime)) return false;
+    if (r.leaderGone) return true;
+    r.leaderGone = true;
+    this.ctx.logger.log(
+      r.state === 'stopping' ? 'info' : 'warn',
+      `replica ${r.id} of ${r.service} exited, processes of its group live on: stopping them`,
+      { service: r.service, pid: r.pid, ...fields },
+    );
+    this.stop(r);
+    this.startPolling();
+    this.notify(r.service);
+    return true;
   }
 
   /** Counts a replica started in a crash loop as running once it has lasted the crash window. */
@@ -829,12 +867,17 @@ export class ProcessScheduler implements Scheduler {
       if (!r.child) this.startPolling();
       return;
     }
-    if (r.frozen) {
+    if (r.frozen && !this.draining) {
       // A stopped process would only act on SIGTERM once thawed, and a removed frozen replica is never
       // thawed: its work is given up, its memory freed at once.
       this.signal(r, 'SIGKILL');
       if (!r.child) this.startPolling();
       return;
+    }
+    if (r.frozen) {
+      // Draining: continued first, so that it acts on its SIGTERM and is never left stopped.
+      this.signal(r, 'SIGCONT');
+      r.frozen = false;
     }
     this.signal(r, 'SIGTERM');
     const grace = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
@@ -850,11 +893,11 @@ export class ProcessScheduler implements Scheduler {
     if (!r.child) this.startPolling();
   }
 
-  /** Stops a replica without a grace period. */
+  /** Stops a replica without a grace period (with one while draining). */
   private kill(r: Replica): void {
     const frozen = r.frozen;
     this.stop(r);
-    if (!frozen) this.signal(r, 'SIGKILL');
+    if (!frozen && !this.draining) this.signal(r, 'SIGKILL');
   }
 
   /**
@@ -1007,6 +1050,11 @@ export class ProcessScheduler implements Scheduler {
   private signal(r: Replica, signal: NodeJS.Signals, leaderOnly = false): void {
     const pid = r.pid;
     if (pid === undefined || pid <= 1 || this.replicas.get(r.id) !== r) return;
+    if (r.leaderGone) {
+      // Only the group is left, and only while it has members is its id ours.
+      if (!leaderOnly && groupLingers(pid, r.startTime)) this.signalGone(r, pid, signal);
+      return;
+    }
     // An adopted pid is checked again right before each signal: it may have exited and been reused since.
     if (!r.child && !isAlive(pid, r.startTime)) return;
     try {
@@ -1026,6 +1074,19 @@ export class ProcessScheduler implements Scheduler {
             signal,
           });
         }
+      }
+    }
+  }
+
+  private signalGone(r: Replica, pgid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(-pgid, signal);
+    } catch (error) {
+      if (errorCode(error) !== 'ESRCH') {
+        this.ctx.logger.log('warn', `cannot signal replica ${r.id}: ${errorMessage(error)}`, {
+          pgid,
+          signal,
+        });
       }
     }
   }
@@ -1088,14 +1149,29 @@ export class ProcessScheduler implements Scheduler {
     this.ctx.logger.log('warn', message, fields);
   }
 
-  /** Adopted replicas are not our children (no 'exit' event): look them up in /proc. */
+  /**
+   * Adopted replicas are not our children (no 'exit' event): look them up in /proc. Replicas whose leader
+   * exited are looked at until their group is empty.
+   */
   private pollAdopted(): void {
     let stopping = false;
     for (const r of [...this.replicas.values()]) {
-      if (r.child || r.pid === undefined) continue;
+      if (r.pid === undefined) continue;
+      if (r.leaderGone) {
+        if (groupLingers(r.pid, r.startTime)) stopping = true;
+        else {
+          this.logGone(r);
+          void this.remove(r);
+        }
+        continue;
+      }
+      if (r.child) continue;
       if (!isAlive(r.pid, r.startTime)) {
-        this.logGone(r);
-        void this.remove(r);
+        if (this.lingering(r)) stopping = true;
+        else {
+          this.logGone(r);
+          void this.remove(r);
+        }
       } else if (r.state === 'stopping') {
         stopping = true;
       }

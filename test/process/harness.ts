@@ -117,7 +117,7 @@ export interface State {
     starting: number;
     stopping: number;
     desired: number;
-    frozen?: number;
+    warm?: number;
     scaleError?: string;
   }[];
 }
