@@ -53,7 +53,7 @@ import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
 import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
-import { groupLingers } from './process-group.js';
+import { groupLingers, groupMembers } from './process-group.js';
 import { lockStateDir, type StateDirLock } from './process-lock.js';
 import { spawnFailure } from './process-run.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
@@ -255,6 +255,8 @@ interface Examined {
   readonly command: readonly string[];
   /** The record says frozen (on adoption /proc decides; the record is then brought in line). */
   readonly recordFrozen: boolean;
+  /** Its leader is gone but processes of its group live on: adopted only to be stopped. */
+  readonly leaderGone?: boolean;
 }
 
 /** A live replica process found by the variables in its environment. */
@@ -1278,6 +1280,18 @@ export class ProcessScheduler implements Scheduler {
           frozen: stopped,
         });
         adopted.push(r);
+        if (found.leaderGone) {
+          // Stopped like any replica; continued too, in case the group was frozen when its leader went.
+          r.leaderGone = true;
+          this.ctx.logger.log(
+            'warn',
+            `replica ${r.id} of ${r.service} exited while no microscaler ran; stopping what is left of its process group`,
+            { service: r.service, pgid: r.pid },
+          );
+          this.stop(r);
+          this.signal(r, 'SIGCONT');
+          continue;
+        }
         // A crash between a record write and its signal: the record is brought in line with /proc.
         if (found.recordFrozen !== stopped) void this.persist(r, stopped);
       }
@@ -1361,6 +1375,7 @@ export class ProcessScheduler implements Scheduler {
     }
 
     let live: FoundProcess | undefined;
+    let leaderGone = false;
     if (record.pid === undefined || record.startTime === undefined) {
       // Pending: written before a spawn whose writer may have died before completing it.
       live = findById(id);
@@ -1377,6 +1392,10 @@ export class ProcessScheduler implements Scheduler {
       if (this.runs.has(record.service)) await this.rewrite(id, live, record.command, record.startedAt);
     } else if (this.verify(record)) {
       live = { pid: record.pid, startTime: record.startTime, service: record.service };
+    } else if (this.leftOver(record)) {
+      // Its leader exited while no microscaler watched; what it started in the background still runs.
+      live = { pid: record.pid, startTime: record.startTime, service: record.service };
+      leaderGone = true;
     } else {
       // Exited, or its pid now belongs to an unrelated process: never signal it, just forget it.
       await this.removeStale(path, record.pid);
@@ -1400,7 +1419,21 @@ export class ProcessScheduler implements Scheduler {
       // A pending record was just rewritten (without the flag): what is on disk now.
       recordFrozen:
         record.pid === undefined || record.startTime === undefined ? false : record.frozen === true,
+      ...(leaderGone ? { leaderGone } : {}),
     };
+  }
+
+  /**
+   * A record whose leader is gone while processes of its group live on, one of them carrying the
+   * replica's labels (so the group is this replica's, not a later one under a reused id).
+   */
+  private leftOver(record: ReplicaRecord): boolean {
+    if (record.pid === undefined || !groupLingers(record.pid, record.startTime)) return false;
+    const labels = [`MICROSCALER_INSTANCE=${this.ctx.instance}`, `MICROSCALER_REPLICA=${record.id}`];
+    return groupMembers(record.pid).some((pid) => {
+      const env = readEnviron(pid);
+      return env !== undefined && labels.every((label) => env.has(label));
+    });
   }
 
   /** Completes the record of a replica found through its environment (best effort: it is adopted anyway). */

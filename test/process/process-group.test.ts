@@ -87,3 +87,52 @@ services:
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(processesOf(instance), [], 'stop-on-exit left processes behind');
 });
+
+test('what is left of a replica whose leader exited while no microscaler ran is stopped by the next run', {
+  timeout: 120_000,
+}, async () => {
+  const name = `${instance}-b`;
+  const config = join(work, 'leftover.yaml');
+  writeFileSync(
+    config,
+    `
+name: ${name}
+capacity: { replicas: 2 }
+interval: 50ms
+scheduler: { type: process, stateDir: ${JSON.stringify(join(work, 'state-leftover'))} }
+services:
+  web:
+    priority: 1
+    min: 1
+    max: 1
+    run: { command: [sh, -c, "sleep 300 & wait"], stopGrace: 1s }
+    demand: { rule: { type: fixed, replicas: 1 } }
+`,
+  );
+  const first = cli(['run', '-c', config, '--listen', '127.0.0.1:0']);
+  await apiUrl(first);
+  const [leader, child] = await waitFor('the replica and its child', () => {
+    const pids = processesOf(name);
+    return pids.length === 2 ? pids : undefined;
+  });
+  assert.ok(leader !== undefined && child !== undefined);
+  assert.equal(pgrpOf(child), leader, 'the child is in its leader’s group');
+  // microscaler dies, then the replica's leader alone (not its group): its child lives on, unwatched.
+  first.child.kill('SIGKILL');
+  await first.done;
+  process.kill(leader, 'SIGKILL');
+  await waitFor('the leader gone', () => (pgrpOf(leader) === undefined ? true : undefined));
+  assert.equal(pgrpOf(child), leader, 'the child outlived its leader');
+
+  const second = cli(['run', '-c', config, '--listen', '127.0.0.1:0', '--stop-on-exit']);
+  await apiUrl(second);
+  await waitFor(
+    'the left-over child stopped',
+    () => (pgrpOf(child) === undefined ? true : undefined),
+    10_000,
+  );
+  second.child.kill('SIGTERM');
+  const result = await exited(second, 30_000);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(processesOf(name), [], 'stop-on-exit left processes behind');
+});
