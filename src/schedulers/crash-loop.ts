@@ -50,6 +50,6 @@ export class CrashLoops {
     const failure = this.failures.get(service);
     const now = this.clock.now();
     if (!failure || now >= failure.retryAt) return undefined;
-    return `${failure.error} (${failure.count} time(s) in a row; next attempt in ${failure.retryAt - now}ms)`;
+    return `${failure.error} (${failure.count} time(s) in a row; next attempt in ${Math.ceil(failure.retryAt - now)}ms)`;
   }
 }
