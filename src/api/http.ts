@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by the routes: JSON answers, JSON errors, bounded body reading.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { duplicateKey } from './duplicate-keys.js';
 
 /** Thrown by handlers to answer with a JSON error. */
 export class HttpError extends Error {
@@ -57,11 +58,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a JSON body; `example` shows the expected shape in the error. */
 export function parseJson(body: Buffer, example: string): unknown {
+  const text = body.toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new HttpError(400, `request body is not valid JSON; send ${example}`);
   }
+  const twice = duplicateKey(text);
+  if (twice !== undefined) {
+    throw new HttpError(
+      400,
+      `field ${JSON.stringify(twice)} is given twice; send each field once, like ${example}`,
+    );
+  }
+  return value;
 }
 
 /** The body as a plain JSON object, or a 400 that shows the expected shape. */

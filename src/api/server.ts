@@ -10,8 +10,10 @@
 // Decisions where the design is silent:
 // - pushDemand refuses by throwing UnknownServiceError (→ 404) or NotPushableError (→ 409) from ./errors.js;
 //   any other error is logged and answered 500 "internal error". It may return a promise.
-// - The demand body must be a JSON object whose `value` is a finite number in [0, 1e12]; other fields are
-//   ignored. Content-Type is not checked: curl's default (form-urlencoded) works as long as the body is JSON.
+// - The demand body must be a JSON object whose `value` is a finite number in [0, 1e12]; any other field is
+//   a 400, and so is a field given twice in any body (JSON.parse would keep the last without a word).
+//   Content-Type is not checked: curl's default (form-urlencoded) works as long as the body is JSON.
+// - An HTTP/1.1 request without a Host header gets a JSON 400 (Node's own answer has an empty body).
 // - A PATCH body may hold only min, max and priority (anything else is a 400, so a typo is never ignored);
 //   the controller validates the result as the config is validated (ConfigError → 400, every problem).
 // - Write access is decided from the listen address as given, before binding: loopback (127.0.0.0/8, ::1,
@@ -87,6 +89,8 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 export interface ApiServer {
   /** Where a client on this machine reaches the server, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
+  /** What it listens on, as bound: `http://0.0.0.0:8080` for every interface (url is then the loopback). */
+  readonly listening: string;
   /** Stops listening and ends open connections (keep-alive, event streams). Idempotent. */
   close(): Promise<void>;
 }
@@ -165,6 +169,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       requestTimeout: Math.max(headersTimeout, options.timeouts?.requestMs ?? REQUEST_TIMEOUT_MS),
       // How often Node looks for requests over those timeouts (its default, 30 s, would add up to 30 s).
       connectionsCheckingInterval: Math.min(1000, headersTimeout),
+      // Checked in handle() instead, so that the 400 says what is wrong, in JSON.
+      requireHostHeader: false,
     },
     (req, res) => void handle(req, res, ctx),
   );
@@ -189,6 +195,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   let closing: Promise<void> | undefined;
   return {
     url,
+    listening: boundUrl(server.address() as AddressInfo),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         stream?.close();
@@ -206,6 +213,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
     ctx.logger.log('debug', 'api request', { method: req.method, path, status: res.statusCode }),
   );
   try {
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      throw new HttpError(400, 'the Host header is missing (HTTP/1.1 requires it)', { Connection: 'close' });
+    }
     const route = ROUTES.find((r) => r.pattern.test(path));
     if (!route) throw new HttpError(404, `not found: ${path}`);
     const method = req.method === 'HEAD' && route.methods.GET ? 'GET' : (req.method ?? '');
@@ -434,6 +444,10 @@ function serviceName(encoded: string): string {
 
 function demandValue(parsed: unknown): number {
   const body = jsonObject(parsed, '{"value": 42}');
+  const unknown = Object.keys(body).find((k) => k !== 'value');
+  if (unknown !== undefined) {
+    throw new HttpError(400, `unknown field ${JSON.stringify(unknown)}: send only {"value": N}`);
+  }
   const value: unknown = Object.hasOwn(body, 'value') ? (body as { value: unknown }).value : undefined;
   if (value === undefined) throw new HttpError(400, '"value" is missing; send {"value": N}');
   if (typeof value !== 'number') {
@@ -456,6 +470,11 @@ function originHost(origin: string): string | undefined {
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/** The address the server is bound to, as a URL. */
+function boundUrl({ address, port }: AddressInfo): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 /** A URL that reaches the server from this machine: the wildcard addresses become their loopback. */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MAX_DEMAND } from '../api/server.js';
 import { configWarnings } from '../config/warnings.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { LogLevel } from '../core/ports.js';
@@ -112,8 +113,7 @@ async function watchInstance(
     sample(s);
     view?.draw(s);
   }, 200);
-  if (instance.api)
-    process.stdout.write(`api listening on ${instance.api.url} (dashboard: ${instance.api.url}/)\n`);
+  if (instance.api) process.stdout.write(`${listeningLine(instance.api)}\n`);
 
   if (durationMs !== undefined) setTimeout(() => signals.end(), durationMs).unref();
   const signal = await signals.first;
@@ -136,6 +136,12 @@ async function watchInstance(
   process.stdout.write(
     `${table(last)}\n${plans} plan changes; peak capacity used ${peakUsed}/${last.capacity.replicas}\n`,
   );
+}
+
+/** Where the API listens, as bound; for every interface also the URL that works from this machine. */
+function listeningLine(api: { url: string; listening: string }): string {
+  if (api.listening === api.url) return `api listening on ${api.url} (dashboard: ${api.url}/)`;
+  return `api listening on ${api.listening} (every interface; from this machine: ${api.url}, dashboard: ${api.url}/)`;
 }
 
 async function demo(args: string[]): Promise<number> {
@@ -256,6 +262,14 @@ async function planCommand(args: string[]): Promise<number> {
   const config = await readConfig(requireConfig(o.config));
   const names = new Set(config.services.map((s) => s.name));
   const demand = pairs('--demand', o.demand as string[] | undefined, names, false);
+  for (const [name] of demand) {
+    const s = config.services.find((x) => x.name === name);
+    if (s && s.source === undefined) {
+      throw new UsageError(
+        `--demand ${name}=...: service "${name}" has no demand source (its rule is ${s.rule.type}), so a value would be ignored`,
+      );
+    }
+  }
   const running = pairs('--running', o.running as string[] | undefined, names, true);
   const now = Date.now();
   const readings = new Map<string, SourceResult>();
@@ -280,7 +294,8 @@ async function planCommand(args: string[]): Promise<number> {
         min: s.min,
         max: s.max,
         value: p.value ?? null,
-        need: p.need,
+        // As the reason line counts it: what the rule asks for, within the service's max.
+        need: Math.min(p.need, s.max),
         desired: p.desired,
         running: seen?.running ?? 0,
         starting: 0,
@@ -345,6 +360,9 @@ function pairs(
     if (!m || !Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
       throw new UsageError(`${flag} ${v}: expected NAME=${integer ? 'COUNT' : 'VALUE'} with a number ≥ 0`);
     }
+    // The API's bound on a pushed value; a count is bounded by what any capacity could hold.
+    const most = integer ? 1_000_000 : MAX_DEMAND;
+    if (value > most) throw new UsageError(`${flag} ${v}: at most ${most}`);
     if (!names.has(m[1] as string)) {
       throw new UsageError(`${flag} ${v}: no service "${m[1]}" (services: ${[...names].join(', ')})`);
     }
