@@ -20,6 +20,8 @@ export class DemandReplay {
   /** cumulative[i] = units that arrived before interval i. */
   private readonly cumulative: Float64Array;
   private readonly intervalMs: number;
+  /** changes[i] = the first interval after i whose demand differs from interval i's (length: past the end). */
+  private readonly changes: Int32Array;
 
   constructor(column: TraceColumn, timeScale: number) {
     this.step = column.step;
@@ -31,6 +33,26 @@ export class DemandReplay {
     }
     this.intervalMs = (column.step * 1000) / timeScale;
     this.durationMs = this.demand.length * this.intervalMs;
+    const n = this.demand.length;
+    this.changes = new Int32Array(n);
+    for (let i = n - 1; i >= 0; i--) {
+      const next =
+        i + 1 < n && this.demand[i + 1] === this.demand[i] ? (this.changes[i + 1] as number) : i + 1;
+      this.changes[i] = next;
+    }
+  }
+
+  /**
+   * When the rate next changes after `ms`: the start of the first later interval with another demand, the
+   * end of the column when the demand there is not 0 (it is 0 after the end), else Infinity.
+   */
+  nextChangeMs(ms: number): number {
+    const n = this.demand.length;
+    const i = this.index(ms);
+    if (i >= n) return Number.POSITIVE_INFINITY;
+    const next = this.changes[i] as number;
+    if (next < n) return this.startOf(next);
+    return this.demand[i] === 0 ? Number.POSITIVE_INFINITY : this.durationMs;
   }
 
   get intervals(): number {

@@ -1,4 +1,5 @@
 import type { DemandReplay } from './demand.js';
+import { QuietSpans } from './quiet-spans.js';
 import { ReplicaStore } from './replicas.js';
 import type { Scores } from './scores.js';
 import type { PolicyFactory, SimContext, SimSetup } from './setup.js';
@@ -36,6 +37,8 @@ export interface SimResult {
 export interface RunOptions {
   /** About how many samples the series holds (default 1000). */
   readonly samples?: number;
+  /** Step over spans where nothing can change in one move (default true; false for comparisons). */
+  readonly skipQuiet?: boolean;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function runSimulation(
   const series: Series = { t: [], demand: [], p1: [], p2: [], backlog: [] };
   const p1 = services.map((s) => s.priority === 1);
   let overshoot = 0;
+  const quiet = options.skipQuiet === false ? undefined : new QuietSpans(setup, store, work);
 
   for (let k = 0; k < steps; k++) {
     const now = k * stepMs;
@@ -73,6 +77,15 @@ export async function runSimulation(
     if (over > overshoot) overshoot = over;
     work.step(k, store.ready);
     if (k % every === 0) sample(series, setup, store, work, p1, now);
+    const to = quiet?.after(k, steps) ?? k;
+    if (to > k) {
+      // Nothing changes until step `to`: its work in one move, its samples as they would have been.
+      work.skip(k + 1, to + 1, store.ready);
+      for (let j = Math.ceil((k + 1) / every) * every; j <= to; j += every) {
+        sample(series, setup, store, work, p1, j * stepMs);
+      }
+      k = to;
+    }
   }
   work.finish(steps);
 

@@ -118,6 +118,41 @@ export class WorkModel {
     if (p1Backlog > this.maxP1Backlog) this.maxP1Backlog = p1Backlog;
   }
 
+  /** Whether units of service i wait (not served within the step they arrived in). */
+  waiting(i: number): boolean {
+    const fifo = this.fifos[i];
+    return fifo !== undefined && fifo.head < fifo.tail;
+  }
+
+  /** Whether everything waiting for service i after step k arrived at most half the target delay ago. */
+  youngWaiting(i: number, k: number): boolean {
+    const fifo = this.fifos[i];
+    if (!fifo || fifo.head === fifo.tail) return true;
+    return k - (fifo.steps[fifo.head] as number) <= this.lateSteps / 2;
+  }
+
+  /**
+   * Moves steps [from, to) in one go, as step() would one by one, given that every step in the span serves
+   * what arrives in it and what waits stays young (the caller saw that at the same rates and replicas): the
+   * queue keeps its amounts, its arrival steps move along with time.
+   */
+  skip(from: number, to: number, ready: Int32Array): void {
+    const seconds = ((to - from) * this.stepMs) / 1000;
+    for (let i = 0; i < this.services.length; i++) {
+      const s = this.services[i] as WorkService;
+      if (!this.fifos[i] || !s.demand) {
+        if (s.priority > 1) this.busy[i] = (this.busy[i] as number) + (ready[i] as number) * seconds;
+        continue;
+      }
+      const arriving = s.demand.arrivals(from * this.stepMs, to * this.stepMs);
+      const fifo = this.fifos[i] as Fifo;
+      for (let q = fifo.head; q < fifo.tail; q++) fifo.steps[q] = (fifo.steps[q] as number) + (to - from);
+      this.arrived[i] = (this.arrived[i] as number) + arriving;
+      this.served[i] = (this.served[i] as number) + arriving;
+      this.busy[i] = (this.busy[i] as number) + arriving / s.perReplicaRate;
+    }
+  }
+
   /** Counts units still waiting after `steps` steps that have already waited longer than the target as late. */
   finish(steps: number): void {
     for (let i = 0; i < this.services.length; i++) {

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Clock, Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { readLimited } from '../infra/read-limited.js';
 
 export const traceSchema = z.strictObject({
   /** The CSV file; a relative path resolves against the config file's folder. */
@@ -115,11 +115,17 @@ function toNumber(text: string): number | undefined {
   return Number.isFinite(x) ? x : undefined;
 }
 
+/**
+ * The largest trace file read: 64 MiB, 50 times the largest trace in ../shared/traces. A bigger file (or
+ * /dev/zero) is refused after that many bytes, as configs are refused past theirs.
+ */
+export const MAX_TRACE_BYTES = 64 * 1024 * 1024;
+
 /** Reads and parses a trace file; the error names the file and, for bad content, the line. */
-export async function loadTrace(path: string): Promise<Trace> {
+export async function loadTrace(path: string, limit = MAX_TRACE_BYTES): Promise<Trace> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readLimited(path, limit);
   } catch (error) {
     throw new Error(`cannot read ${path}: ${errorMessage(error)}`);
   }
