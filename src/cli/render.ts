@@ -1,5 +1,6 @@
 // What `run` and `demo` show: a live table on a terminal, one line per change otherwise.
 import type { ControllerEvent, Snapshot } from '../core/types.js';
+import { fitScreen, type ScreenPart } from './fit-screen.js';
 
 const COLUMNS = [
   'service',
@@ -79,16 +80,17 @@ export class LiveView {
     if (!force && now - this.last < this.everyMs) return;
     this.last = now;
     const cap = snapshot.capacity;
-    const screen = [
-      `${this.title}   capacity ${cap.used}/${cap.replicas}   ${snapshot.time.slice(11, 19)}   (Ctrl-C to stop)`,
-      '',
-      ...(snapshot.schedulerError === undefined ? [] : [`back-end: ${snapshot.schedulerError}`, '']),
-      table(snapshot),
-      '',
-      bars(snapshot),
-      '',
-      ...this.events,
-    ].join('\n');
+    const title = `${this.title}   capacity ${cap.used}/${cap.replicas}   ${snapshot.time.slice(11, 19)}   (Ctrl-C to stop)`;
+    // Fitted to the terminal (80x24 when it does not say): the title and the table's header always show.
+    const parts: ScreenPart[] = [
+      { lines: [title], keep: 1 },
+      ...(snapshot.schedulerError === undefined ? [] : [{ lines: [`back-end: ${snapshot.schedulerError}`] }]),
+      { lines: table(snapshot).split('\n'), keep: 1, more: (n: number) => `+${n} more services` },
+      { lines: bars(snapshot).split('\n') },
+      { lines: this.events, tail: true, more: (n: number) => `+${n} earlier events` },
+    ];
+    // The last line stays empty: writing the bottom-right corner would scroll some terminals.
+    const screen = fitScreen(parts, this.out.columns || 80, (this.out.rows || 24) - 1).join('\n');
     this.out.write(`\x1b[H\x1b[2J${screen}\n`);
   }
 }
