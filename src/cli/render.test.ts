@@ -24,6 +24,9 @@ function snapshot(services: number): Snapshot {
   };
 }
 
+/** What each redraw starts with: cursor home, clear the screen. */
+const CLEAR = '\u001b[H\u001b[2J';
+
 /** A terminal of a fixed size that keeps the last screen drawn. */
 function terminal(columns: number, rows: number) {
   const out = {
@@ -49,10 +52,7 @@ test('the live view fits a 60x15 terminal: title and table header stay, rows eli
     });
   }
   view.draw(snapshot(12), true);
-  const lines = term.screen
-    .replace(/^\x1b\[H\x1b\[2J/, '')
-    .replace(/\n$/, '')
-    .split('\n');
+  const lines = term.screen.replace(CLEAR, '').replace(/\n$/, '').split('\n');
   assert.ok(lines.length <= 14, `${lines.length} lines:\n${lines.join('\n')}`);
   for (const line of lines) assert.ok([...line].length <= 60, `too wide: ${line}`);
   assert.match(lines[0] as string, /^microscaler shop {3}capacity 40\/40/);
