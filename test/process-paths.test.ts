@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../src/infra/system-clock.js';
-import { ProcessScheduler } from '../src/schedulers/process.js';
+import { ProcessScheduler } from '../src/schedulers/process/index.js';
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 /** tsx by its full path: the CLI runs in a folder where `tsx` alone does not resolve. */

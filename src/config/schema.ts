@@ -92,7 +92,7 @@ const envName = z
   .string()
   .regex(/^[^=\0]+$/, { error: 'environment variable names must not be empty or contain "="' });
 
-/** The process back-end's replica logs (src/schedulers/replica-logs.ts); defaults as docs/config.md says. */
+/** The process back-end's replica logs (src/schedulers/process/replica-logs.ts); defaults as docs/config.md says. */
 export const logsSchema = z.strictObject({
   maxSize: memory().default(10 * 2 ** 20),
   keep: integer(0)

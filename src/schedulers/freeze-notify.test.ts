@@ -10,7 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../infra/system-clock.js';
 import { noticeUrl } from './freeze-notify.js';
-import { ProcessScheduler, readProcStat } from './process.js';
+import { ProcessScheduler, readProcStat } from './process/index.js';
 
 interface Posted {
   readonly url: string;

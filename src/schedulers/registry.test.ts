@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../core/errors.js';
 import type { SchedulerContext } from '../core/registry.js';
 import { systemClock } from '../infra/system-clock.js';
-import { ProcessScheduler } from './process.js';
+import { ProcessScheduler } from './process/index.js';
 import { createScheduler, schedulerSchemas } from './registry.js';
 
 const ctx: SchedulerContext = {

@@ -9,8 +9,8 @@ import { EcsScheduler, ecsSettingsSchema } from './ecs.js';
 import { KubernetesScheduler, kubernetesSettingsSchema } from './kubernetes.js';
 import { MarathonScheduler, marathonSettingsSchema } from './marathon.js';
 import { NomadScheduler, nomadSettingsSchema } from './nomad.js';
-import { ProcessScheduler, processSettingsSchema } from './process.js';
-import { runProblems } from './process-run.js';
+import { ProcessScheduler, processSettingsSchema } from './process/index.js';
+import { runProblems } from './process/run.js';
 import { SwarmScheduler, swarmSettingsSchema } from './swarm.js';
 
 interface BackEnd<S extends z.ZodObject> {

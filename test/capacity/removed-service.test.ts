@@ -12,7 +12,7 @@ import { Controller } from '../../src/controller/index.js';
 import type { Logger } from '../../src/core/ports.js';
 import type { ServicePolicy } from '../../src/core/types.js';
 import { systemClock } from '../../src/infra/system-clock.js';
-import { ProcessScheduler } from '../../src/schedulers/process.js';
+import { ProcessScheduler } from '../../src/schedulers/process/index.js';
 import { liveReplicas, replicaPids } from '../fixtures/process/proc.js';
 
 const SLEEP = { command: ['sleep', '120'], stopGraceMs: 2000 };

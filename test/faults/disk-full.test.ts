@@ -12,7 +12,7 @@ import { Controller } from '../../src/controller/index.js';
 import type { Logger, Source } from '../../src/core/ports.js';
 import type { ControllerEvent, ServicePolicy } from '../../src/core/types.js';
 import { systemClock } from '../../src/infra/system-clock.js';
-import { ProcessScheduler } from '../../src/schedulers/process.js';
+import { ProcessScheduler } from '../../src/schedulers/process/index.js';
 import { replicaPids } from '../fixtures/process/proc.js';
 
 const PAGE = 4096;

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { LogLevel } from '../../src/core/ports.js';
 import { systemClock } from '../../src/infra/system-clock.js';
-import { ProcessScheduler } from '../../src/schedulers/process.js';
+import { ProcessScheduler } from '../../src/schedulers/process/index.js';
 import { replicaPids } from '../fixtures/process/proc.js';
 
 const SIZE = 16 * 2 ** 20;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isGroupStopped } from '../../src/schedulers/process.js';
+import { isGroupStopped } from '../../src/schedulers/process/index.js';
 import { DemandServer, killAllClis, readState, runCli } from '../fixtures/process/cli.js';
 import { liveReplicas } from '../fixtures/process/proc.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isGroupStopped } from '../../src/schedulers/process.js';
+import { isGroupStopped } from '../../src/schedulers/process/index.js';
 import { type Cli, DemandServer, killAllClis, runCli } from '../fixtures/process/cli.js';
 import { liveReplicas, recordIds } from '../fixtures/process/proc.js';
 

@@ -14,7 +14,7 @@ import { type Channel, type ConsumeMessage, connect } from 'amqplib';
 import type { SchedulerContext } from '../../src/core/registry.js';
 import type { FreezeNotice, RunSpec } from '../../src/core/types.js';
 import { systemClock } from '../../src/infra/system-clock.js';
-import { ProcessScheduler, readProcStat } from '../../src/schedulers/process.js';
+import { ProcessScheduler, readProcStat } from '../../src/schedulers/process/index.js';
 import { serverGate, uniqueName } from '../sources/servers.js';
 
 const AMQP = 'amqp://guest:guest@127.0.0.1:5672';

@@ -30,33 +30,38 @@
 // can neither lose a frozen replica nor thaw one. Replicas run in a session of their own, so their process
 // group is orphaned from the start: the kernel's SIGHUP+SIGCONT to a group that *becomes* orphaned with
 // stopped members never fires when microscaler dies.
+//
+// This file is the ProcessScheduler itself; beside it: proc.ts (reading /proc), records.ts (the records'
+// schema and write), lock.ts (one instance per state folder), run.ts (checking and explaining a `run`),
+// crash-loop.ts (backoff for replicas that die at once), replica-logs.ts (their stdout and stderr).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, errorMessage, TransientError } from '../core/errors.js';
-import type { Scheduler } from '../core/ports.js';
-import type { SchedulerContext } from '../core/registry.js';
-import type { Observed, RunSpec } from '../core/types.js';
+import { errorMessage, TransientError } from '../../core/errors.js';
+import type { Scheduler } from '../../core/ports.js';
+import type { SchedulerContext } from '../../core/registry.js';
+import type { Observed, RunSpec } from '../../core/types.js';
+import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
-import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
-import { groupLingers, groupMembers } from './process-group.js';
-import { lockStateDir, type StateDirLock } from './process-lock.js';
-import { spawnFailure } from './process-run.js';
+import { lockStateDir, type StateDirLock } from './lock.js';
+import {
+  type FoundProcess,
+  groupLingers,
+  groupMembers,
+  isAlive,
+  isGroupStopped,
+  readEnviron,
+  readProcStat,
+  replicasInProc,
+  SELF,
+  waitStopped,
+} from './proc.js';
+import { defaultStateDir, NAME, type ReplicaRecord, recordSchema, writeRecord } from './records.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
+import { spawnFailure } from './run.js';
 
 /** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
 const FROZEN_SYNC_MS = 5000;
@@ -70,10 +75,6 @@ const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const processSettingsSchema = z.strictObject({ stateDir: z.string().min(1).optional() });
 export type ProcessSettings = z.infer<typeof processSettingsSchema>;
 
-/** Service names and replica ids: the only strings that ever become part of a path. */
-const NAME = /^[a-z0-9][a-z0-9-]*$/;
-/** Instance names become a directory name in the default state directory. */
-const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const DEFAULT_GRACE_MS = 5000;
 const POLL_MS = 100;
 /**
@@ -92,23 +93,6 @@ const TMP_STALE_MS = 60_000;
 const FREEZE_WAIT_MS = 1000;
 /** How long a scale call waits for frozen (or warming) replicas it removed with SIGKILL to be gone. */
 const REMOVE_WAIT_MS = 2000;
-
-const recordSchema = z.object({
-  id: z.string().regex(NAME),
-  service: z.string().regex(NAME),
-  instance: z.string(),
-  /** Absent in a pending record: written before the spawn, completed once the process runs. */
-  pid: z.number().int().gt(1).optional(),
-  startTime: z.number().int().nonnegative().optional(),
-  command: z.array(z.string()),
-  startedAt: z.number(),
-  /** The microscaler process that wrote it (pid and start time), so a reader knows whether it still lives. */
-  writer: z.object({ pid: z.number().int(), startTime: z.number().int() }).optional(),
-  /** Set while the replica is frozen (SIGSTOP). Informative: on adoption /proc decides. */
-  frozen: z.boolean().optional(),
-});
-/** What `<stateDir>/replicas/<id>.json` holds. */
-export type ReplicaRecord = z.infer<typeof recordSchema>;
 
 /**
  * starting, running: active. warming: being started (or frozen) to join the warm pool, not yet stopped.
@@ -157,94 +141,6 @@ interface Replica {
   readonly markGone: () => void;
 }
 
-/** `$XDG_STATE_HOME/microscaler/<instance>`, or `~/.local/state/microscaler/<instance>`. */
-export function defaultStateDir(instance: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (!INSTANCE.test(instance)) {
-    throw new ConfigError([
-      `name: "${instance}" cannot name a state directory (use letters, digits, ".", "_", "-")`,
-    ]);
-  }
-  const xdg = env.XDG_STATE_HOME;
-  // The XDG spec says relative values are invalid and must be ignored.
-  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state');
-  return join(base, 'microscaler', instance);
-}
-
-/** State, process group and start time of a process, from /proc/<pid>/stat; undefined when there is none. */
-export function readProcStat(pid: number): { state: string; startTime: number; pgrp: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // Field 2 (comm) may hold spaces and parentheses: the fixed fields resume after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  const startTime = Number(fields[19]); // field 22
-  const pgrp = Number(fields[2]); // field 5
-  if (!state || !Number.isInteger(startTime)) return undefined;
-  return { state, startTime, pgrp };
-}
-
-/** Children of a process (all its threads'), from /proc/<pid>/task/<tid>/children. */
-function childrenOf(pid: number): number[] {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  return tasks.flatMap((tid) => {
-    try {
-      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
-        .split(' ')
-        .filter((x) => x !== '')
-        .map(Number);
-    } catch {
-      return [];
-    }
-  });
-}
-
-/**
- * Whether a replica (the leader of its process group) is stopped by SIGSTOP, as /proc tells: its state is
- * 'T'; or it is 'D' waiting for a vfork child that was stopped before its exec (what a shell such as dash
- * does), i.e. a process of its group below it is 'T'.
- */
-export function isGroupStopped(pid: number): boolean {
-  const stat = readProcStat(pid);
-  if (stat?.state === 'T') return true;
-  if (stat?.state !== 'D') return false;
-  const queue = childrenOf(pid);
-  for (let seen = 0; queue.length > 0 && seen < 64; seen++) {
-    const child = queue.shift() as number;
-    const s = readProcStat(child);
-    if (s?.pgrp !== pid) continue;
-    if (s.state === 'T') return true;
-    if (s.state === 'D') queue.push(...childrenOf(child));
-  }
-  return false;
-}
-
-/** This microscaler process, as pending records name their writer. */
-const SELF = ((stat) => (stat ? { pid: process.pid, startTime: stat.startTime } : undefined))(
-  readProcStat(process.pid),
-);
-
-function isAlive(pid: number, startTime: number | undefined): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.state !== 'Z' && stat.startTime === startTime;
-}
-
-function readEnviron(pid: number): Set<string> | undefined {
-  try {
-    return new Set(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0'));
-  } catch {
-    return undefined;
-  }
-}
-
 /** A record examined at adoption: a verified live replica, and what its record said. */
 interface Examined {
   readonly id: string;
@@ -257,48 +153,6 @@ interface Examined {
   readonly recordFrozen: boolean;
   /** Its leader is gone but processes of its group live on: adopted only to be stopped. */
   readonly leaderGone?: boolean;
-}
-
-/** A live replica process found by the variables in its environment. */
-interface FoundProcess {
-  readonly pid: number;
-  readonly startTime: number;
-  readonly service: string;
-}
-
-/**
- * Every live process whose environment says it is a replica of this instance, by replica id. A replica's
- * own children inherit its environment: the group leader (the replica itself, spawned detached) wins,
- * else the oldest.
- */
-function replicasInProc(instance: string): Map<string, FoundProcess> {
-  const found = new Map<string, FoundProcess & { leader: boolean }>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return new Map();
-  }
-  const mark = `MICROSCALER_INSTANCE=${instance}`;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    const env = readEnviron(pid);
-    if (!env?.has(mark)) continue;
-    let id: string | undefined;
-    let service: string | undefined;
-    for (const v of env) {
-      if (v.startsWith('MICROSCALER_REPLICA=')) id = v.slice(20);
-      else if (v.startsWith('MICROSCALER_SERVICE=')) service = v.slice(20);
-    }
-    const stat = readProcStat(pid);
-    if (!id || !service || !stat || stat.state === 'Z') continue;
-    const leader = stat.pgrp === pid;
-    const seen = found.get(id);
-    if (seen && (seen.leader || (!leader && seen.startTime <= stat.startTime))) continue;
-    found.set(id, { pid, startTime: stat.startTime, service, leader });
-  }
-  return new Map([...found].map(([id, { pid, startTime, service }]) => [id, { pid, startTime, service }]));
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -339,7 +193,7 @@ export class ProcessScheduler implements Scheduler {
   private dirsReady: Promise<void> | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly logs: ReplicaLogs;
-  /** Held from init() to close() unless `ha:` is configured (src/schedulers/process-lock.ts). */
+  /** Held from init() to close() unless `ha:` is configured (lock.ts). */
   private lock: StateDirLock | undefined;
   /** Replicas that exit right after starting make the next start of their service wait. */
   private readonly crashes: CrashLoops;
@@ -838,20 +692,9 @@ export class ProcessScheduler implements Scheduler {
     return r;
   }
 
+  /** The record write as a promise (never rejects: it resolves to its error), what Replica.saved holds. */
   private async writeRecord(record: ReplicaRecord): Promise<Error | undefined> {
-    const path = join(this.recordsDir, `${record.id}.json`);
-    // A name of its own: two instances sharing the folder may write the same record at once.
-    const tmp = `${path}.${randomBytes(3).toString('hex')}.tmp`;
-    // Synchronous: a record is a few hundred bytes, and a burst of starts through the thread pool costs more
-    // (memory, mostly) than these microseconds of blocking.
-    try {
-      writeFileSync(tmp, `${JSON.stringify(record)}\n`);
-      renameSync(tmp, path); // atomic: a reader sees the whole record or none
-      return undefined;
-    } catch (error) {
-      rmSync(tmp, { force: true });
-      return error instanceof Error ? error : new Error(String(error));
-    }
+    return writeRecord(this.recordsDir, record);
   }
 
   /**
@@ -1480,18 +1323,6 @@ function isStopping(r: Replica): boolean {
 
 function isWarming(r: Replica): boolean {
   return r.state === 'warming';
-}
-
-/** Polls /proc until the replica is stopped (isGroupStopped): true, or false once gone or after `ms`. */
-async function waitStopped(pid: number, startTime: number | undefined, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const stat = readProcStat(pid);
-    if (!stat || stat.state === 'Z' || stat.startTime !== startTime) return false;
-    if (isGroupStopped(pid)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(1);
-  }
 }
 
 /** Resolves once every replica is gone, or after `ms` (they still count until then). */

@@ -2,7 +2,7 @@
 // once, they would be restarted about a hundred times a second. Each such exit makes the service's next
 // start wait, with the docker back-end's backoff (src/schedulers/docker.ts): 100 ms, doubling up to 10 s; a
 // failure more than a minute after the last one starts a new series, and a replica that lasts ends it.
-import type { Clock } from '../core/ports.js';
+import type { Clock } from '../../core/ports.js';
 
 /** A replica that exits sooner than this after its start counts as a failed start. */
 export const CRASH_WINDOW_MS = 1000;

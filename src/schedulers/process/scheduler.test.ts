@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { LogLevel } from '../core/ports.js';
-import type { SchedulerContext } from '../core/registry.js';
-import type { RunSpec } from '../core/types.js';
-import { systemClock } from '../infra/system-clock.js';
-import { defaultStateDir, ProcessScheduler, readProcStat } from './process.js';
+import type { LogLevel } from '../../core/ports.js';
+import type { SchedulerContext } from '../../core/registry.js';
+import type { RunSpec } from '../../core/types.js';
+import { systemClock } from '../../infra/system-clock.js';
+import { defaultStateDir, ProcessScheduler, readProcStat } from './index.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/process/run-scheduler.ts');
 const SLEEP: RunSpec = { command: ['sleep', '30'], stopGraceMs: 200 };
 
@@ -442,7 +442,7 @@ async function labelledSleep(id: string, service = 'web', instance = 'test'): Pr
 
 test('two schedulers on one state folder: B adopts what A started after B, can stop it, and A sees it go', async (t) => {
   const { dir, pids } = await stateDir(t);
-  // Sharing a folder is what `ha:` is for: without it the second one is refused (process-lock.ts).
+  // Sharing a folder is what `ha:` is for: without it the second one is refused (lock.ts).
   const a = await ProcessScheduler.create({ stateDir: dir }, { ...context(), ha: true });
   const b = await ProcessScheduler.create({ stateDir: dir }, { ...context(), ha: true });
   await a.scale('web', 3, 'leader');

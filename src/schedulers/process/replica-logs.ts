@@ -14,8 +14,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, rename, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/ports.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/ports.js';
 
 /** What `run.logs` says (src/config/schema.ts), with its defaults. */
 export interface LogSettings {

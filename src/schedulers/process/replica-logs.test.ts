@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SchedulerContext } from '../core/registry.js';
-import type { RunSpec } from '../core/types.js';
-import { systemClock } from '../infra/system-clock.js';
-import { ProcessScheduler, readProcStat } from './process.js';
+import type { SchedulerContext } from '../../core/registry.js';
+import type { RunSpec } from '../../core/types.js';
+import { systemClock } from '../../infra/system-clock.js';
+import { ProcessScheduler, readProcStat } from './index.js';
 
 const KI = 1024;
 /**

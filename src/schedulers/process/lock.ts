@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** What the holder tells whoever connects. */
 export interface Holder {

@@ -4,7 +4,7 @@
 // ENOENT` on every tick; and named again if a replica cannot start because the folder went away since.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RunSpec } from '../core/types.js';
+import type { RunSpec } from '../../core/types.js';
 
 /** What is missing on the disk, as `path: kind ... does not exist` (resolved as the spawn resolves it). */
 function missing(run: RunSpec): Array<{ field: string; what: string }> {
