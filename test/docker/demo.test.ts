@@ -44,7 +44,8 @@ describe('demo on docker', skipUnless(engine), () => {
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /containers of microscaler\/busybox:test/);
-    assert.match(result.stdout, /scale up web 0→4/);
+    // The walk's value at the first plan depends on how long start-up took: any scale-up of web will do.
+    assert.match(result.stdout, /scale up web 0→\d+/);
     const peak = Number(/peak capacity used (\d+)\/20/.exec(result.stdout)?.[1]);
     assert.ok(peak > 0 && peak <= 20, `peak ${peak}`);
     assert.equal((await containersOf(api, 'demo')).length, 0);
