@@ -1,15 +1,6 @@
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
-import type {
-  Capacity,
-  ControllerEvent,
-  EventKind,
-  Observed,
-  Plan,
-  ServicePolicy,
-  Snapshot,
-  SourceResult,
-} from '../core/types.js';
+import type { Capacity, Observed, Plan, ServicePolicy, Snapshot } from '../core/types.js';
 import { NONE_OBSERVED } from '../core/types.js';
 import {
   admit,
@@ -21,7 +12,7 @@ import {
 } from '../planner/index.js';
 import { Backoff } from './backoff.js';
 import { UnknownServiceError } from './errors.js';
-import { EventLog, isPreemption, type LiveEventInput } from './event-log.js';
+import { EventLog, isPreemption } from './event-log.js';
 import {
   type ControllerMetrics,
   Histogram,
@@ -31,7 +22,9 @@ import {
   TICK_BUCKETS,
 } from './metrics.js';
 import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
+import { type Listener, Reporter } from './reporter.js';
 import { applyChange, describeChange, type ServiceChange } from './service-change.js';
+import { SourceReader } from './source-reader.js';
 import { TerminalHolds } from './terminal-holds.js';
 
 export interface ControllerOptions {
@@ -87,8 +80,6 @@ export interface ControllerSnapshot extends Snapshot {
   readonly services: readonly ServiceStatus[];
 }
 
-type Listener = (event: ControllerEvent) => void;
-
 /**
  * What the back-end reported, and how many scale calls had settled when the question was asked: a call that
  * settled later may not show in it (a slow observe describes the moment it was asked, not when it answered).
@@ -96,13 +87,6 @@ type Listener = (event: ControllerEvent) => void;
 interface Observation {
   readonly map: ReadonlyMap<string, Observed>;
   readonly seq: number;
-}
-
-/** A source read in flight. */
-interface Read {
-  started: number;
-  readonly abort: AbortController;
-  done: Promise<void>;
 }
 
 /**
@@ -117,9 +101,7 @@ export class Controller {
   private memory: PlannerMemory = EMPTY_MEMORY;
   private lastPlan: Plan | undefined;
   private observed: ReadonlyMap<string, Observed> = new Map();
-  private readonly latest = new Map<string, SourceResult>();
-  /** One slot per source, made once: the read in flight, if any. */
-  private readonly slots: { name: string; source: Source; read: Read | undefined }[];
+  private readonly reader: SourceReader;
   private readonly inFlight = new Map<string, { target: number; frozen?: number; done: Promise<void> }>();
   /**
    * Whether the back-end freezes replicas (docker, process): then every call says how many frozen replicas
@@ -127,8 +109,6 @@ export class Controller {
    */
   private readonly freezing: boolean;
   private readonly backoff = new Map<string, Backoff>();
-  private readonly listeners = new Set<Listener>();
-  private readonly reported = new Map<string, string>();
   private reconciling: Promise<void> | undefined;
   private dirty = false;
   private stopped = false;
@@ -176,6 +156,8 @@ export class Controller {
   private actedSeq = 0;
   /** Every event, with start/stop/preempt/change told apart, for the live stream. */
   readonly log: EventLog;
+  /** Events and problems. */
+  private readonly reporter: Reporter;
   /** The configured service names: anything else the back-end reports is a removed service. */
   private readonly names: ReadonlySet<string>;
   /** Removed services already told about (once each, until they are gone). */
@@ -199,7 +181,14 @@ export class Controller {
     this.observeTimeoutMs = options.observeTimeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
     this.scaleTimeoutMs = options.scaleTimeoutMs ?? DEFAULT_SCALE_TIMEOUT_MS;
     this.log = new EventLog(options.eventHistory);
-    this.slots = [...options.sources].map(([name, source]) => ({ name, source, read: undefined }));
+    this.reporter = new Reporter(options.logger, this.wall, this.log);
+    this.reader = new SourceReader({
+      sources: options.sources,
+      clock,
+      readTimeoutMs: options.readTimeoutMs,
+      intervalMs: options.intervalMs,
+      onError: (service) => this.countSourceError(service),
+    });
     this.unwatch = options.scheduler.watch?.((service) => {
       this.releaseHold(service, 'the back-end reports a change');
       this.requestReconcile();
@@ -259,8 +248,7 @@ export class Controller {
   }
 
   subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.reporter.subscribe(listener);
   }
 
   snapshot(): ControllerSnapshot {
@@ -289,7 +277,7 @@ export class Controller {
       };
     });
     const { capacity } = this.opts;
-    const schedulerError = this.reported.get('scheduler');
+    const schedulerError = this.reporter.problemOf('scheduler');
     const removed = removedServices(this.observed, this.names);
     for (const r of removed) used += r.holding;
     return {
@@ -314,7 +302,7 @@ export class Controller {
   async tick(): Promise<Plan | undefined> {
     const started = this.timer();
     const { clock, capacity } = this.opts;
-    await this.readSources();
+    await this.reader.read();
     const observation = await this.observe();
     if (!observation) return undefined;
     const observed = observation.map;
@@ -324,7 +312,7 @@ export class Controller {
         now: clock.now(),
         capacity: capacityLeft(capacity, kept),
         services: this.effective,
-        readings: this.latest,
+        readings: this.reader.latest,
         observed,
       },
       this.memory,
@@ -351,7 +339,7 @@ export class Controller {
     this.releaseHold(service, 'its settings changed');
     const what = describeChange(before, after);
     this.opts.logger.log('info', `changed ${service}: ${what}`);
-    this.emitLive({ kind: 'change', service, message: `changed ${service}: ${what}` });
+    this.reporter.emitLive({ kind: 'change', service, message: `changed ${service}: ${what}` });
     return this.status(service);
   }
 
@@ -367,7 +355,11 @@ export class Controller {
       this.paused.set(service, count);
       this.refreshEffective();
       this.opts.logger.log('info', `paused ${service} at ${count} replicas`);
-      this.emitLive({ kind: 'change', service, message: `paused ${service} at ${count} replica(s)` });
+      this.reporter.emitLive({
+        kind: 'change',
+        service,
+        message: `paused ${service} at ${count} replica(s)`,
+      });
     }
     return this.status(service);
   }
@@ -379,7 +371,7 @@ export class Controller {
       this.refreshEffective();
       this.releaseHold(service, 'it was resumed');
       this.opts.logger.log('info', `resumed ${service}`);
-      this.emitLive({ kind: 'change', service, message: `resumed ${service}` });
+      this.reporter.emitLive({ kind: 'change', service, message: `resumed ${service}` });
     }
     return this.status(service);
   }
@@ -390,7 +382,7 @@ export class Controller {
   }
 
   private scaleErrorOf(service: string): { scaleError?: string } {
-    const message = this.reported.get(`scale:${service}`);
+    const message = this.reporter.problemOf(`scale:${service}`);
     return message === undefined ? {} : { scaleError: message };
   }
 
@@ -441,7 +433,7 @@ export class Controller {
       } catch (error) {
         // A bug, not a fault of a source or back-end (those are handled where they happen): keep going.
         logger.log('error', 'tick failed', { error: errorMessage(error) });
-        this.emit('error', `tick failed: ${errorMessage(error)}`);
+        this.reporter.emit('error', `tick failed: ${errorMessage(error)}`);
       }
       // Clamped both ways: a clock that went back (it should not, see Clock.now) must not make this sleep
       // for as long as it went back.
@@ -482,58 +474,8 @@ export class Controller {
    * event once, and a `recovered` event saying `recovered` once `message` is undefined again.
    */
   setProblem(key: string, message: string | undefined, recovered: string): void {
-    if (message === undefined) this.clearProblem(`outside:${key}`, undefined, recovered);
-    else this.problem(`outside:${key}`, undefined, message);
-  }
-
-  /**
-   * Starts a read for every source with none in flight, and waits for them, but no longer than a tick. A read
-   * still running after readTimeoutMs is aborted and counts as a failure; its late answer is ignored.
-   */
-  private async readSources(): Promise<void> {
-    const { clock, readTimeoutMs, intervalMs } = this.opts;
-    const now = clock.now();
-    // Reads started together time out together: one AbortController serves the whole batch.
-    let batch: AbortController | undefined;
-    const waiting: Promise<void>[] = [];
-    for (const slot of this.slots) {
-      if (slot.read) {
-        // A clock that went back restarts the read's time rather than letting it run unbounded.
-        if (now < slot.read.started) slot.read.started = now;
-        if (now - slot.read.started < readTimeoutMs) {
-          waiting.push(slot.read.done);
-          continue;
-        }
-        slot.read.abort.abort();
-        slot.read = undefined;
-        this.latest.set(slot.name, { ok: false, error: `no answer within ${readTimeoutMs}ms` });
-        this.countSourceError(slot.name);
-      }
-      batch ??= new AbortController();
-      const read: Read = { started: now, abort: batch, done: Promise.resolve() };
-      read.done = slot.source
-        .read(batch.signal)
-        .catch((error): SourceResult => ({ ok: false, error: errorMessage(error) }))
-        .then((answer) => {
-          if (slot.read !== read) return; // timed out meanwhile
-          const result = checked(answer);
-          if (!result.ok) this.countSourceError(slot.name);
-          this.latest.set(slot.name, result);
-          slot.read = undefined;
-        });
-      slot.read = read;
-      waiting.push(read.done);
-    }
-    if (waiting.length === 0) return;
-    const all = Promise.all(waiting).then(() => true);
-    // Most reads answer at once (in-memory sources, cached values): only a read still running after this
-    // turn of the event loop needs a timer to bound the wait.
-    const settled = await Promise.race([
-      all,
-      new Promise<false>((resolve) => setImmediate(() => resolve(false))),
-    ]);
-    // No abort for this sleep: aborting costs more (an AbortError per tick) than letting the timer lapse.
-    if (!settled) await Promise.race([all, clock.sleep(Math.min(intervalMs, readTimeoutMs))]);
+    if (message === undefined) this.reporter.clearProblem(`outside:${key}`, undefined, recovered);
+    else this.reporter.problem(`outside:${key}`, undefined, message);
   }
 
   private async observe(): Promise<Observation | undefined> {
@@ -547,7 +489,7 @@ export class Controller {
       const seen = await this.within(this.opts.scheduler.observe(this.loop.signal), this.observeTimeoutMs);
       if (!seen) {
         this.observeErrors++;
-        this.problem(
+        this.reporter.problem(
           'scheduler',
           undefined,
           `cannot observe replicas: no answer within ${this.observeTimeoutMs}ms`,
@@ -557,7 +499,7 @@ export class Controller {
       this.observed = seen.value;
       this.observeHeldUntil = undefined;
       this.observeBackoff.reset();
-      this.clearProblem('scheduler', undefined, 'the back-end answers again');
+      this.reporter.clearProblem('scheduler', undefined, 'the back-end answers again');
       this.track(this.observed);
       return { map: seen.value, seq };
     } catch (error) {
@@ -565,14 +507,14 @@ export class Controller {
       if (error instanceof TerminalError) {
         const delay = this.observeBackoff.fail(this.opts.clock.now());
         this.observeHeldUntil = this.opts.clock.now() + delay;
-        this.problem(
+        this.reporter.problem(
           'scheduler',
           undefined,
           `cannot observe replicas: ${errorMessage(error)} (not asked every tick meanwhile: again after 1s, doubling up to 60s)`,
         );
         return undefined;
       }
-      this.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
+      this.reporter.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
       return undefined;
     }
   }
@@ -766,7 +708,7 @@ export class Controller {
         this.removedTold.add(r.name);
         const message = keep ? `${what} and are kept running (--keep-removed)` : `${what} until stopped`;
         this.opts.logger.log('warn', message, { service: r.name, replicas: r.holding });
-        this.emit('plan', message, r.name);
+        this.reporter.emit('plan', message, r.name);
       }
       if (keep || r.active === 0 || this.inFlight.has(r.name) || this.unseen.has(r.name)) continue;
       if (this.backoff.get(r.name)?.waiting(now) || this.isHeld(r.name, observed.get(r.name))) continue;
@@ -797,7 +739,7 @@ export class Controller {
       const actions = metrics?.scaleActions;
       const key = `${up ? 'up' : 'down'} ${scaleCause(reason)}`;
       actions?.set(key, (actions.get(key) ?? 0) + 1);
-      this.emit('scale', `${service} → ${replicas}${keep}: ${reason}`, service, {
+      this.reporter.emit('scale', `${service} → ${replicas}${keep}: ${reason}`, service, {
         kind: up ? 'start' : 'stop',
         message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}${keep}: ${reason}`,
         reason,
@@ -808,7 +750,7 @@ export class Controller {
         const backoff = this.backoff.get(service) ?? new Backoff();
         this.backoff.set(service, backoff);
         const delay = backoff.fail(clock.now());
-        this.problem(
+        this.reporter.problem(
           `scale:${service}`,
           service,
           `scaling ${service} to ${replicas} ${what}${retry ? ` (retrying in ${delay}ms)` : ''}`,
@@ -825,7 +767,7 @@ export class Controller {
         const settled = await this.within(attempt, this.scaleTimeoutMs);
         if (settled) {
           this.backoff.delete(service);
-          this.clearProblem(`scale:${service}`, service, 'scale calls succeed again');
+          this.reporter.clearProblem(`scale:${service}`, service, 'scale calls succeed again');
         } else {
           this.abandon(service, replicas, attempt);
           if (metrics) metrics.scaleTimeouts++;
@@ -854,7 +796,7 @@ export class Controller {
     this.backoff.set(service, backoff);
     backoff.fail(this.opts.clock.now());
     this.holds.hold(service, this.observed.get(service), this.opts.scheduler.revision?.(service));
-    this.problem(
+    this.reporter.problem(
       `scale:${service}`,
       service,
       `scaling ${service} to ${replicas} failed: ${errorMessage(error)}; not retried until the service, the config or that object changes`,
@@ -949,12 +891,12 @@ export class Controller {
   private report(p: Plan): void {
     for (const s of p.services) {
       if (s.error !== undefined) {
-        this.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason ?? s.error}`);
+        this.reporter.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason ?? s.error}`);
       } else {
-        this.clearProblem(`source:${s.name}`, s.name, 'its source answers again');
+        this.reporter.clearProblem(`source:${s.name}`, s.name, 'its source answers again');
         if (s.reason) {
           this.because.set(s.name, { desired: s.desired, reason: s.reason });
-          this.emit('plan', s.reason, s.name, {
+          this.reporter.emit('plan', s.reason, s.name, {
             kind: isPreemption(s.reason) ? 'preempt' : 'plan',
             message: s.reason,
             reason: s.reason,
@@ -964,73 +906,10 @@ export class Controller {
     }
   }
 
-  private problem(key: string, service: string | undefined, message: string): void {
-    if (this.reported.get(key) === message) return;
-    this.reported.set(key, message);
-    this.opts.logger.log('warn', message);
-    this.emit('error', message, service);
-  }
-
-  /** Ends a problem reported under `key`: logged, and a `recovered` event that says what works again. */
-  private clearProblem(key: string, service: string | undefined, what: string): void {
-    if (!this.reported.has(key)) return;
-    this.reported.delete(key);
-    const message = `${service ?? 'scheduler'}: recovered, ${what}`;
-    this.opts.logger.log('info', message);
-    this.emit('recovered', message, service);
-  }
-
   private countSourceError(service: string): void {
     const m = this.perService.get(service);
     if (m) m.sourceErrors++;
   }
-
-  /**
-   * Tells subscribers (core's event kinds) and the live log (finer kinds: start, stop, preempt). `live`
-   * overrides what the log records; by default it records the same event.
-   */
-  private emit(
-    kind: EventKind,
-    message: string,
-    service?: string,
-    live?: Omit<LiveEventInput, 'time' | 'service'>,
-  ): void {
-    const event: ControllerEvent = {
-      kind,
-      time: new Date(this.wall()).toISOString(),
-      message,
-      ...(service === undefined ? {} : { service }),
-    };
-    for (const l of this.listeners) l(event);
-    const liveKind = kind === 'scale' || kind === 'replica' ? 'plan' : kind;
-    this.log.append({
-      kind: liveKind,
-      time: event.time,
-      message,
-      ...(service === undefined ? {} : { service }),
-      ...live,
-    });
-  }
-
-  /** An event only the live log shows (core has no kind for it yet). */
-  private emitLive(event: Omit<LiveEventInput, 'time'>): void {
-    this.log.append({ time: new Date(this.wall()).toISOString(), ...event });
-  }
-}
-
-/**
- * A reading the planner can use, or a failure saying why not. Built-in sources check their values already;
- * this keeps any other source's NaN, Infinity or negative value out of the plan (it would spread to every
- * lower priority).
- */
-function checked(result: SourceResult): SourceResult {
-  if (!result.ok) return result;
-  const { value, rate } = result.reading;
-  if (!Number.isFinite(value) || value < 0)
-    return { ok: false, error: `the source gave an unusable value: ${value}` };
-  if (rate !== undefined && (!Number.isFinite(rate) || rate < 0))
-    return { ok: false, error: `the source gave an unusable rate: ${rate}` };
-  return result;
 }
 
 /** What takes replicas and cpu now: running, starting, stopping, and warming (started to be frozen). */
