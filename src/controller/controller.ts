@@ -11,6 +11,7 @@ import {
   plan,
 } from '../planner/index.js';
 import { Backoff } from './backoff.js';
+import { CallLedger } from './call-ledger.js';
 import { UnknownServiceError } from './errors.js';
 import { EventLog, isPreemption } from './event-log.js';
 import {
@@ -102,13 +103,13 @@ export class Controller {
   private lastPlan: Plan | undefined;
   private observed: ReadonlyMap<string, Observed> = new Map();
   private readonly reader: SourceReader;
-  private readonly inFlight = new Map<string, { target: number; frozen?: number; done: Promise<void> }>();
+  /** Scale calls in flight, settled but unseen, and abandoned; each service's backoff. */
+  private readonly ledger = new CallLedger();
   /**
    * Whether the back-end freezes replicas (docker, process): then every call says how many frozen replicas
    * a service keeps (warm pools, freeze-preempted replicas; 0 when the config asks for neither).
    */
   private readonly freezing: boolean;
-  private readonly backoff = new Map<string, Backoff>();
   private reconciling: Promise<void> | undefined;
   private dirty = false;
   private stopped = false;
@@ -135,25 +136,11 @@ export class Controller {
   private readonly wall: () => number;
   private readonly observeTimeoutMs: number;
   private readonly scaleTimeoutMs: number;
-  /**
-   * Scale calls that timed out and have not settled yet, per service: the counts they asked for. Such a
-   * call may still land, so the highest of them stays reserved for the service until they all settle.
-   */
-  private readonly abandoned = new Map<string, Set<{ readonly target: number }>>();
   private observeErrors = 0;
   /** Resolves when nudge() cuts the loop's sleep short; made anew after each nudge. */
   private woken: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private nudged = false;
-  /** Scale calls settled so far (numbered in the order they settle). */
-  private settles = 0;
-  /**
-   * Per service, the targets of calls that settled after the newest observation used was asked for: it may
-   * not show them yet, so they count as in flight (the back-end may hold up to the highest of them).
-   */
-  private readonly unseen = new Map<string, { seq: number; target: number; frozen?: number }[]>();
-  /** The `seq` of the newest observation acted on; an older one answering later is not acted on. */
-  private actedSeq = 0;
   /** Every event, with start/stop/preempt/change told apart, for the live stream. */
   readonly log: EventLog;
   /** Events and problems. */
@@ -479,7 +466,7 @@ export class Controller {
   }
 
   private async observe(): Promise<Observation | undefined> {
-    const seq = this.settles;
+    const seq = this.ledger.seq;
     // A back-end that answered with a TerminalError (credentials refused, say) is not asked every tick.
     if (this.observeHeldUntil !== undefined && this.opts.clock.now() < this.observeHeldUntil)
       return undefined;
@@ -588,24 +575,24 @@ export class Controller {
     let observation = fresh ?? (await this.observe());
     // An observation older than one already acted on (a slow answer overtaken by a later question) could
     // undo what that one taught: ask again.
-    if (observation && observation.seq < this.actedSeq) observation = await this.observe();
-    if (!observation || observation.seq < this.actedSeq) return;
-    this.seen(observation.seq);
+    if (observation && this.ledger.stale(observation.seq)) observation = await this.observe();
+    if (!observation || this.ledger.stale(observation.seq)) return;
+    this.ledger.seen(observation.seq);
     const observed = observation.map;
     const now = this.opts.clock.now();
     const desired = new Map(current.services.map((s) => [s.name, s]));
     const items: FrozenAdmitService[] = this.effective.map((s) => {
-      const seen = this.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
+      const seen = this.ledger.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
       // A service that does not freeze (no warm pool, preempt: stop) leaves frozen replicas it may have (a
       // pool from an earlier config, a `kill -STOP` from someone) as they are: they count in full, as if
       // stopping, and its calls say nothing of frozen replicas.
       const o = this.freezes(s) ? seen : unfrozen(seen);
-      const flight = this.inFlight.get(s.name);
-      const waiting = this.backoff.get(s.name)?.waiting(now) ?? false;
+      const flight = this.ledger.inFlight.get(s.name);
+      const waiting = this.ledger.waiting(s.name, now);
       const pool = (o.frozen ?? 0) + (o.warming ?? 0);
       // Calls that settled after this observation was asked for may not show in it: the service is left
       // alone, as if the highest of them were still in flight, until an observation shows them.
-      const unseen = this.unseen.get(s.name);
+      const unseen = this.ledger.unseenOf(s.name);
       let held = flight?.target;
       let heldFrozen = flight?.frozen;
       if (unseen) {
@@ -655,7 +642,7 @@ export class Controller {
     // and wants at least that, asking again for exactly that is safe (it is reserved) and is the retry.
     // Admitted counts are relative to what is reserved, so one may equal what really runs: no call then.
     for (const item of items) {
-      if (item.inFlight !== undefined || !this.abandoned.has(item.name)) continue;
+      if (item.inFlight !== undefined || !this.ledger.hasAbandoned(item.name)) continue;
       const reserved = item.observed.running + item.observed.starting;
       const real = observed.get(item.name) ?? NONE_OBSERVED;
       const active = real.running + real.starting;
@@ -710,8 +697,9 @@ export class Controller {
         this.opts.logger.log('warn', message, { service: r.name, replicas: r.holding });
         this.reporter.emit('plan', message, r.name);
       }
-      if (keep || r.active === 0 || this.inFlight.has(r.name) || this.unseen.has(r.name)) continue;
-      if (this.backoff.get(r.name)?.waiting(now) || this.isHeld(r.name, observed.get(r.name))) continue;
+      if (keep || r.active === 0 || this.ledger.inFlight.has(r.name) || this.ledger.hasUnseen(r.name))
+        continue;
+      if (this.ledger.waiting(r.name, now) || this.isHeld(r.name, observed.get(r.name))) continue;
       const reason = `stopping ${r.active} replica(s) of ${r.name}, which is not in the config (run --keep-removed keeps them)`;
       void this.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
     }
@@ -726,7 +714,7 @@ export class Controller {
     from: number,
     frozen?: number,
   ): Promise<void> {
-    const existing = this.inFlight.get(service);
+    const existing = this.ledger.inFlight.get(service);
     if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from, frozen));
     const { scheduler, logger, clock } = this.opts;
     const done = (async () => {
@@ -747,9 +735,7 @@ export class Controller {
         to: replicas,
       });
       const failed = (what: string) => {
-        const backoff = this.backoff.get(service) ?? new Backoff();
-        this.backoff.set(service, backoff);
-        const delay = backoff.fail(clock.now());
+        const delay = this.ledger.fail(service, clock.now());
         this.reporter.problem(
           `scale:${service}`,
           service,
@@ -766,7 +752,7 @@ export class Controller {
       try {
         const settled = await this.within(attempt, this.scaleTimeoutMs);
         if (settled) {
-          this.backoff.delete(service);
+          this.ledger.succeeded(service);
           this.reporter.clearProblem(`scale:${service}`, service, 'scale calls succeed again');
         } else {
           this.abandon(service, replicas, attempt);
@@ -778,11 +764,15 @@ export class Controller {
         if (error instanceof TerminalError) this.holdTerminal(service, replicas, error);
         else failed(`failed: ${errorMessage(error)}`);
       } finally {
-        this.settled(service, replicas, frozen);
-        this.inFlight.delete(service);
+        this.ledger.settled(service, replicas, frozen);
+        this.ledger.inFlight.delete(service);
       }
     })();
-    this.inFlight.set(service, { target: replicas, ...(frozen === undefined ? {} : { frozen }), done });
+    this.ledger.inFlight.set(service, {
+      target: replicas,
+      ...(frozen === undefined ? {} : { frozen }),
+      done,
+    });
     return done.then(() => this.requestReconcile());
   }
 
@@ -792,9 +782,7 @@ export class Controller {
    * keep to the backoff, so an object that keeps changing cannot make the calls a tight loop.
    */
   private holdTerminal(service: string, replicas: number, error: TerminalError): void {
-    const backoff = this.backoff.get(service) ?? new Backoff();
-    this.backoff.set(service, backoff);
-    backoff.fail(this.opts.clock.now());
+    this.ledger.fail(service, this.opts.clock.now());
     this.holds.hold(service, this.observed.get(service), this.opts.scheduler.revision?.(service));
     this.reporter.problem(
       `scale:${service}`,
@@ -814,39 +802,16 @@ export class Controller {
     if (this.holds.release(service)) this.opts.logger.log('info', `${service}: ${why}, trying again`);
   }
 
-  /**
-   * Keeps a timed-out scale call's target reserved for the service until the call settles, however it
-   * settles; then the service is admitted on what is observed again.
-   */
+  /** Keeps a timed-out call's target reserved until it settles; then logs how it went and reconciles. */
   private abandon(service: string, target: number, attempt: Promise<void>): void {
-    const entry = { target };
-    const calls = this.abandoned.get(service) ?? new Set();
-    calls.add(entry);
-    this.abandoned.set(service, calls);
     const started = this.opts.clock.now();
-    const settle = (outcome: string) => {
-      this.settled(service, target);
-      calls.delete(entry);
-      if (calls.size === 0 && this.abandoned.get(service) === calls) this.abandoned.delete(service);
+    this.ledger.abandon(service, target, attempt, (outcome) => {
       const after = Math.max(0, this.opts.clock.now() - started) + this.scaleTimeoutMs;
       this.opts.logger.log('info', `an abandoned call scaling ${service} to ${target} ${outcome}`, {
         afterMs: after,
       });
       this.requestReconcile();
-    };
-    attempt.then(
-      () => settle('succeeded late'),
-      (error: unknown) => settle(`failed late: ${errorMessage(error)}`),
-    );
-  }
-
-  /** Numbers a settled call; until an observation asked for after it is acted on, it counts as in flight. */
-  private settled(service: string, target: number, frozen?: number): void {
-    this.settles++;
-    const entry = { seq: this.settles, target, ...(frozen === undefined ? {} : { frozen }) };
-    const list = this.unseen.get(service);
-    if (list) list.push(entry);
-    else this.unseen.set(service, [entry]);
+    });
   }
 
   /** Whether a service freezes replicas: the back-end can, and it has a warm pool or preempt: freeze. */
@@ -854,35 +819,13 @@ export class Controller {
     return this.freezing && ((s.warm ?? 0) > 0 || s.preempt === 'freeze');
   }
 
-  /** An observation asked for after `seq` calls had settled is being acted on: those calls show in it. */
-  private seen(seq: number): void {
-    this.actedSeq = seq;
-    for (const [service, list] of this.unseen) {
-      const left = list.filter((c) => c.seq > seq);
-      if (left.length === 0) this.unseen.delete(service);
-      else if (left.length < list.length) this.unseen.set(service, left);
-    }
-  }
-
-  /**
-   * What a service occupies for admission: what is observed, raised to the highest count an abandoned
-   * (timed-out, unsettled) call asked for, counted as starting, since that call may still start them.
-   */
-  private reserve(service: string, o: Observed): Observed {
-    const calls = this.abandoned.get(service);
-    if (!calls) return o;
-    let most = 0;
-    for (const c of calls) most = Math.max(most, c.target);
-    return most > o.running + o.starting ? { ...o, starting: most - o.running } : o;
-  }
-
   private mayAct(): boolean {
     return this.opts.canAct?.() ?? true;
   }
 
   private async settle(): Promise<void> {
-    while (this.inFlight.size > 0 || this.reconciling) {
-      await Promise.all([...this.inFlight.values()].map((f) => f.done));
+    while (this.ledger.inFlight.size > 0 || this.reconciling) {
+      await Promise.all([...this.ledger.inFlight.values()].map((f) => f.done));
       await this.reconciling;
     }
   }
