@@ -34,6 +34,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ControllerMetrics, ServiceChange, ServiceStatus } from '../controller/index.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
+import { SERVICE_NAME } from '../core/names.js';
 import type { Logger } from '../core/ports.js';
 import type { Snapshot } from '../core/types.js';
 import { NotPushableError, UnknownServiceError } from './errors.js';
@@ -47,7 +48,6 @@ import { loadStaticFiles, type StaticFile } from './static-files.js';
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Largest demand value accepted. */
 export const MAX_DEMAND = 1e12;
-const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const CHANGE_FIELDS = ['min', 'max', 'priority'] as const;
 
 /** What the API needs of the controller beyond snapshots; the Controller class has all of it. */

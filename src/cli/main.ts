@@ -20,6 +20,7 @@ import { eventLine, LiveView, table } from './render.js';
 import { StopSignals, tolerateClosedOutput } from './signals.js';
 import { simulateCommand } from './simulate.js';
 import { readState } from './status.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `microscaler: sub-second, priority-aware microscaling of replicas within a fixed capacity
 
@@ -35,8 +36,6 @@ Options:
   --log-level debug|info|warn|error   what goes to stderr (default warn; events go to stdout)
   -h, --help                          this text
 `;
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -25,6 +25,7 @@ import {
 } from '../sim/index.js';
 import { sourceSchemas } from '../sources/registry.js';
 import { loadTrace, type Trace, traceSchema } from '../sources/trace.js';
+import { UsageError } from './usage-error.js';
 
 export const SIMULATE_USAGE = `Usage:
   microscaler simulate -c FILE --trace FILE.csv [--time-scale N] [--policies microscaler,hpa,...]
@@ -39,8 +40,6 @@ Policies: ${Object.keys(POLICIES).join(', ')} (default: ${DEFAULT_POLICIES.join(
 export interface Output {
   write(text: string): unknown;
 }
-
-class UsageError extends Error {}
 
 /** Runs `simulate`; returns the exit status (0 ok, 1 failure, 2 bad usage or config). */
 export async function simulateCommand(

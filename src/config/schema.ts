@@ -7,8 +7,7 @@ import { describe, expecting } from './problems.js';
 
 /** `name`: safe in labels, file names and metric names. */
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
-/** Service names: lower case, safe in file paths, labels and DNS names. */
-export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { SERVICE_NAME } from '../core/names.js';
 /** Longest duration: timers (setTimeout) fire at once beyond 2^31-1 ms, about 596.5 hours. */
 export const MAX_DURATION_MS = 596 * 3_600_000;
 
