@@ -19,14 +19,15 @@ import {
   Histogram,
   newServiceMetrics,
   type ServiceMetrics,
-  scaleCause,
   TICK_BUCKETS,
 } from './metrics.js';
 import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
 import { type Listener, Reporter } from './reporter.js';
+import { ScaleExecutor } from './scale-executor.js';
 import { applyChange, describeChange, type ServiceChange } from './service-change.js';
 import { SourceReader } from './source-reader.js';
 import { TerminalHolds } from './terminal-holds.js';
+import { within } from './within.js';
 
 export interface ControllerOptions {
   readonly name: string;
@@ -105,6 +106,8 @@ export class Controller {
   private readonly reader: SourceReader;
   /** Scale calls in flight, settled but unseen, and abandoned; each service's backoff. */
   private readonly ledger = new CallLedger();
+  /** Makes the scale calls: fenced, bounded, recorded in the ledger. */
+  private readonly executor: ScaleExecutor;
   /**
    * Whether the back-end freezes replicas (docker, process): then every call says how many frozen replicas
    * a service keeps (warm pools, freeze-preempted replicas; 0 when the config asks for neither).
@@ -176,6 +179,21 @@ export class Controller {
       intervalMs: options.intervalMs,
       onError: (service) => this.countSourceError(service),
     });
+    this.executor = new ScaleExecutor({
+      scheduler: options.scheduler,
+      logger: options.logger,
+      clock,
+      scaleTimeoutMs: this.scaleTimeoutMs,
+      ledger: this.ledger,
+      reporter: this.reporter,
+      holds: this.holds,
+      metrics: this.perService,
+      signal: this.loop.signal,
+      mayAct: () => this.mayAct(),
+      stopped: () => this.stopped,
+      observed: (service) => this.observed.get(service),
+      reconcile: () => this.requestReconcile(),
+    });
     this.unwatch = options.scheduler.watch?.((service) => {
       this.releaseHold(service, 'the back-end reports a change');
       this.requestReconcile();
@@ -212,18 +230,27 @@ export class Controller {
     const frozen = this.freezing ? 0 : undefined;
     for (const s of this.opts.services) {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
-      await this.call(s.name, 0, 'stopping everything on exit', false, o.running + o.starting, frozen);
+      await this.executor.call(
+        s.name,
+        0,
+        'stopping everything on exit',
+        false,
+        o.running + o.starting,
+        frozen,
+      );
     }
     // Replicas of removed services go too, unless the user keeps them: then they are not waited for.
     const keep = this.opts.keepRemoved === true;
     if (!keep) {
       for (const r of removedServices(this.observed, this.names)) {
-        if (r.active > 0) await this.call(r.name, 0, 'stopping everything on exit', false, r.active, frozen);
+        if (r.active > 0)
+          await this.executor.call(r.name, 0, 'stopping everything on exit', false, r.active, frozen);
       }
     }
     const counted = (name: string) => !keep || this.names.has(name);
     while (clock.now() < deadline) {
-      const seen = await this.within(
+      const seen = await within(
+        clock,
         scheduler.observe(AbortSignal.timeout(this.observeTimeoutMs)),
         this.observeTimeoutMs,
       ).catch(() => undefined);
@@ -473,7 +500,11 @@ export class Controller {
     try {
       // Back-ends bound their own calls; this signal only ends them when the loop stops. The controller
       // stops waiting after observeTimeoutMs in any case (a hung back-end must not freeze the loop).
-      const seen = await this.within(this.opts.scheduler.observe(this.loop.signal), this.observeTimeoutMs);
+      const seen = await within(
+        this.opts.clock,
+        this.opts.scheduler.observe(this.loop.signal),
+        this.observeTimeoutMs,
+      );
       if (!seen) {
         this.observeErrors++;
         this.reporter.problem(
@@ -503,29 +534,6 @@ export class Controller {
       }
       this.reporter.problem('scheduler', undefined, `cannot observe replicas: ${errorMessage(error)}`);
       return undefined;
-    }
-  }
-
-  /**
-   * `work`'s value, or undefined when it has not settled within `ms` (it is then left to run; the caller
-   * decides what its late outcome means). Rejects as `work` does.
-   */
-  private async within<T>(work: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
-    const started = this.opts.clock.now();
-    const wrapped = work.then((value) => ({ value }));
-    // Most calls settle at once (in-memory back-ends, cached state): only a call still running after this
-    // turn of the event loop needs a timer.
-    const quick = await Promise.race([
-      wrapped,
-      new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined))),
-    ]);
-    if (quick) return quick;
-    const timer = new AbortController();
-    const left = Math.max(0, ms - Math.max(0, this.opts.clock.now() - started));
-    try {
-      return await Promise.race([wrapped, this.opts.clock.sleep(left, timer.signal).then(() => undefined)]);
-    } finally {
-      timer.abort();
     }
   }
 
@@ -671,7 +679,7 @@ export class Controller {
             (replicas > active
               ? `replacing ${replicas - active} replica(s) of ${name} that stopped`
               : `${name} above plan`));
-      void this.call(name, replicas, reason, true, active, frozen);
+      void this.executor.call(name, replicas, reason, true, active, frozen);
     }
     this.actOnRemoved(removed, observed, now);
   }
@@ -701,94 +709,8 @@ export class Controller {
         continue;
       if (this.ledger.waiting(r.name, now) || this.isHeld(r.name, observed.get(r.name))) continue;
       const reason = `stopping ${r.active} replica(s) of ${r.name}, which is not in the config (run --keep-removed keeps them)`;
-      void this.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
+      void this.executor.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
     }
-  }
-
-  /** One scale call; at most one per service at a time. */
-  private call(
-    service: string,
-    replicas: number,
-    reason: string,
-    retry: boolean,
-    from: number,
-    frozen?: number,
-  ): Promise<void> {
-    const existing = this.ledger.inFlight.get(service);
-    if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from, frozen));
-    const { scheduler, logger, clock } = this.opts;
-    const done = (async () => {
-      // Fencing: a deposed leader must not act, even on a call decided while it still led.
-      if (!this.mayAct()) return;
-      const keep = frozen ? ` (${frozen} kept frozen)` : '';
-      logger.log('info', `scale ${service} to ${replicas}${keep}`, { reason });
-      const up = replicas > from;
-      const metrics = this.perService.get(service);
-      const actions = metrics?.scaleActions;
-      const key = `${up ? 'up' : 'down'} ${scaleCause(reason)}`;
-      actions?.set(key, (actions.get(key) ?? 0) + 1);
-      this.reporter.emit('scale', `${service} → ${replicas}${keep}: ${reason}`, service, {
-        kind: up ? 'start' : 'stop',
-        message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}${keep}: ${reason}`,
-        reason,
-        from,
-        to: replicas,
-      });
-      const failed = (what: string) => {
-        const delay = this.ledger.fail(service, clock.now());
-        this.reporter.problem(
-          `scale:${service}`,
-          service,
-          `scaling ${service} to ${replicas} ${what}${retry ? ` (retrying in ${delay}ms)` : ''}`,
-        );
-        if (retry && !this.stopped) {
-          void clock.sleep(delay, this.loop.signal).then(() => this.requestReconcile());
-        }
-      };
-      const attempt =
-        frozen === undefined
-          ? scheduler.scale(service, replicas, reason)
-          : scheduler.scale(service, replicas, reason, frozen);
-      try {
-        const settled = await this.within(attempt, this.scaleTimeoutMs);
-        if (settled) {
-          this.ledger.succeeded(service);
-          this.reporter.clearProblem(`scale:${service}`, service, 'scale calls succeed again');
-        } else {
-          this.abandon(service, replicas, attempt);
-          if (metrics) metrics.scaleTimeouts++;
-          failed(`did not settle within ${this.scaleTimeoutMs}ms; its replicas stay reserved until it does`);
-        }
-      } catch (error) {
-        if (metrics) metrics.scaleErrors++;
-        if (error instanceof TerminalError) this.holdTerminal(service, replicas, error);
-        else failed(`failed: ${errorMessage(error)}`);
-      } finally {
-        this.ledger.settled(service, replicas, frozen);
-        this.ledger.inFlight.delete(service);
-      }
-    })();
-    this.ledger.inFlight.set(service, {
-      target: replicas,
-      ...(frozen === undefined ? {} : { frozen }),
-      done,
-    });
-    return done.then(() => this.requestReconcile());
-  }
-
-  /**
-   * A call the back-end refused for good (401, 403, 404, not ours): reported once, and not made again, on a
-   * timer or otherwise, until the service's settings, the config or the object change. Even then retries
-   * keep to the backoff, so an object that keeps changing cannot make the calls a tight loop.
-   */
-  private holdTerminal(service: string, replicas: number, error: TerminalError): void {
-    this.ledger.fail(service, this.opts.clock.now());
-    this.holds.hold(service, this.observed.get(service), this.opts.scheduler.revision?.(service));
-    this.reporter.problem(
-      `scale:${service}`,
-      service,
-      `scaling ${service} to ${replicas} failed: ${errorMessage(error)}; not retried until the service, the config or that object changes`,
-    );
   }
 
   /** Whether a service is held after a TerminalError; a change of its object ends the hold. */
@@ -800,18 +722,6 @@ export class Controller {
 
   private releaseHold(service: string, why: string): void {
     if (this.holds.release(service)) this.opts.logger.log('info', `${service}: ${why}, trying again`);
-  }
-
-  /** Keeps a timed-out call's target reserved until it settles; then logs how it went and reconciles. */
-  private abandon(service: string, target: number, attempt: Promise<void>): void {
-    const started = this.opts.clock.now();
-    this.ledger.abandon(service, target, attempt, (outcome) => {
-      const after = Math.max(0, this.opts.clock.now() - started) + this.scaleTimeoutMs;
-      this.opts.logger.log('info', `an abandoned call scaling ${service} to ${target} ${outcome}`, {
-        afterMs: after,
-      });
-      this.requestReconcile();
-    });
   }
 
   /** Whether a service freezes replicas: the back-end can, and it has a warm pool or preempt: freeze. */
