@@ -23,7 +23,7 @@ import { parseConfig } from '../src/config/load.js';
 import { DockerApi } from '../src/infra/docker-api.js';
 import { streamLogger } from '../src/infra/logger.js';
 import { systemClock } from '../src/infra/system-clock.js';
-import { DockerScheduler, dockerSettingsSchema } from '../src/schedulers/docker.js';
+import { DockerScheduler, dockerSettingsSchema } from '../src/schedulers/docker/scheduler.js';
 import { schedulerSchemas } from '../src/schedulers/registry.js';
 import { isPushSource } from '../src/sources/push.js';
 import { sourceSchemas } from '../src/sources/registry.js';

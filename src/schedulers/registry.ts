@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { SchedulerSpec } from '../core/types.js';
-import { DockerScheduler, dockerSettingsSchema } from './docker.js';
+import { DockerScheduler, dockerSettingsSchema } from './docker/scheduler.js';
 import { EcsScheduler, ecsSettingsSchema } from './ecs.js';
 import { KubernetesScheduler, kubernetesSettingsSchema } from './kubernetes.js';
 import { MarathonScheduler, marathonSettingsSchema } from './marathon.js';

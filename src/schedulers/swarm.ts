@@ -16,7 +16,7 @@ import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed, RunSpec } from '../core/types.js';
 import { DockerApi, DockerApiError, filters } from '../infra/docker-api.js';
-import { Images } from './docker-images.js';
+import { Images } from './docker/images.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from './docker-labels.js';
 
 export const swarmSettingsSchema = z.strictObject({

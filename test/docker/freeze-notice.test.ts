@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import type { RunSpec } from '../../src/core/types.js';
-import { DockerScheduler, dockerSettingsSchema } from '../../src/schedulers/docker.js';
+import { DockerScheduler, dockerSettingsSchema } from '../../src/schedulers/docker/scheduler.js';
 import {
   containersOf,
   findEngine,

@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { Observed } from '../../src/core/types.js';
 import type { DockerApi } from '../../src/infra/docker-api.js';
-import { DockerScheduler, dockerSettingsSchema } from '../../src/schedulers/docker.js';
+import { DockerScheduler, dockerSettingsSchema } from '../../src/schedulers/docker/scheduler.js';
 import { schedulerSchemas } from '../../src/schedulers/registry.js';
 import { sourceSchemas } from '../../src/sources/registry.js';
 import {

@@ -11,9 +11,9 @@ import {
   TEST_IMAGE,
   uniqueName,
   waitFor,
-} from '../../test/fixtures/docker/engine.js';
-import { ConfigError } from '../core/errors.js';
-import { DockerScheduler, dockerSettingsSchema } from './docker.js';
+} from '../../../test/fixtures/docker/engine.js';
+import { ConfigError } from '../../core/errors.js';
+import { DockerScheduler, dockerSettingsSchema } from './scheduler.js';
 
 const engine = await findEngine();
 const settings = dockerSettingsSchema.parse({ network: 'none' });

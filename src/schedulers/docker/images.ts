@@ -2,10 +2,10 @@
 // earlier (Force12 found that where images come from decided its start times). Per service policy:
 // `always` pulls at start-up, `missing` pulls only what is not present, `never` only checks.
 // A failure is kept and reported by ready(); a retry runs in the background, never inside a scale-up.
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/ports.js';
-import type { RunSpec } from '../core/types.js';
-import { type DockerApi, DockerApiError } from '../infra/docker-api.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/ports.js';
+import type { RunSpec } from '../../core/types.js';
+import { type DockerApi, DockerApiError } from '../../infra/docker-api.js';
 
 export type PullPolicy = NonNullable<RunSpec['pull']>;
 

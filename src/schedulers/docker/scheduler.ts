@@ -22,17 +22,17 @@
 // parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { errorMessage, TerminalError } from '../core/errors.js';
-import type { Scheduler } from '../core/ports.js';
-import type { SchedulerContext } from '../core/registry.js';
-import type { FreezeNotice, Observed, RunSpec } from '../core/types.js';
-import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../infra/docker-api.js';
-import { Images } from './docker-images.js';
-import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from './docker-labels.js';
-import { FreezeNotices, type NoticeTarget } from './freeze-notify.js';
-import { Limiter } from './limiter.js';
+import { errorMessage, TerminalError } from '../../core/errors.js';
+import type { Scheduler } from '../../core/ports.js';
+import type { SchedulerContext } from '../../core/registry.js';
+import type { FreezeNotice, Observed, RunSpec } from '../../core/types.js';
+import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../../infra/docker-api.js';
+import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.js';
+import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
+import { Limiter } from '../limiter.js';
+import { Images } from './images.js';
 
-export { LABEL_INSTANCE, LABEL_SERVICE } from './docker-labels.js';
+export { LABEL_INSTANCE, LABEL_SERVICE } from '../docker-labels.js';
 
 export const dockerSettingsSchema = z.strictObject({
   /** The engine, as DOCKER_HOST would say it; DOCKER_HOST (and the local socket) otherwise. */

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { findEngine, needApi, TEST_IMAGE, uniqueName } from '../../test/fixtures/docker/engine.js';
-import { type DockerApi, DockerApiError, filters } from '../infra/docker-api.js';
-import { Images, pullQuery } from './docker-images.js';
+import { findEngine, needApi, TEST_IMAGE, uniqueName } from '../../../test/fixtures/docker/engine.js';
+import { type DockerApi, DockerApiError, filters } from '../../infra/docker-api.js';
+import { Images, pullQuery } from './images.js';
 
 const REGISTRY = '127.0.0.1:5000';
 const engine = await findEngine();

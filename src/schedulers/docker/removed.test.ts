@@ -11,8 +11,8 @@ import {
   skipUnless,
   uniqueName,
   waitFor,
-} from '../../test/fixtures/docker/engine.js';
-import { DockerScheduler, dockerSettingsSchema } from './docker.js';
+} from '../../../test/fixtures/docker/engine.js';
+import { DockerScheduler, dockerSettingsSchema } from './scheduler.js';
 
 const engine = await findEngine();
 const settings = dockerSettingsSchema.parse({ network: 'none' });
