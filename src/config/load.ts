@@ -1,9 +1,11 @@
 // Reads a config file into a Config, or throws a ConfigError listing every problem found.
+
 import { open } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { Composer, type CST, type Document, isMap, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
+import { byPriorityThenName } from '../core/order.js';
 import type { Capacity, Config, FreezeNotice, RunSpec, ServiceSpec } from '../core/types.js';
 import { type Env, MAX_DEPTH, substituteEnv } from './env.js';
 import { describe, errorMap, issueLines, joinPath, type Path, unknownKey } from './problems.js';
@@ -350,7 +352,7 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
       .map(([serviceName, service]) =>
         toServiceSpec(serviceName, service, capacity, baseDir, scheduler.type === 'process'),
       )
-      .sort((a, b) => a.priority - b.priority || compare(a.name, b.name)),
+      .sort(byPriorityThenName),
     api,
     ...(ha ? { ha: haSettings(ha, name) } : {}),
   };
@@ -491,11 +493,6 @@ function noticeProblems(path: Path, service: RawService): string[] {
   return [
     `${joinPath([...path, 'warm', 'notify'])}: differs from preempt's notify or grace; a service has one freeze notice (give it once)`,
   ];
-}
-
-/** Code-point order: the same everywhere, unlike localeCompare. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function readFailure(error: unknown): string {

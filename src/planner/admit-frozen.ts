@@ -1,3 +1,4 @@
+import { byPriorityThenName } from '../core/order.js';
 import type { Capacity, Observed, Resources } from '../core/types.js';
 
 /**
@@ -89,7 +90,7 @@ interface Room {
 }
 
 function order(a: Entry, b: Entry): number {
-  return a.s.priority - b.s.priority || (a.s.name < b.s.name ? -1 : a.s.name > b.s.name ? 1 : 0);
+  return byPriorityThenName(a.s, b.s);
 }
 
 /** Whole replicas of (cpu, memory) each that fit in what is left; memory 0 = not needed. */

@@ -1,3 +1,4 @@
+import { byPriorityThenName } from '../core/order.js';
 import type { Capacity, Observed, Resources } from '../core/types.js';
 
 export interface AdmitService {
@@ -38,7 +39,7 @@ export function admit(services: readonly AdmitService[], capacity: Capacity): Ma
     if (s.desired < active) out.set(s.name, s.desired);
     else if (s.desired > active) growing.push(s);
   }
-  growing.sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  growing.sort(byPriorityThenName);
   for (const s of growing) {
     const active = s.observed.running + s.observed.starting;
     let n = Math.min(s.desired - active, Math.max(0, replicas));

@@ -1,3 +1,4 @@
+import { byPriorityThenName } from '../core/order.js';
 import type {
   Capacity,
   Observed,
@@ -49,7 +50,7 @@ export interface PlanResult {
 
 /** Orders services the way every decision honours them: priority first, then name. */
 export function byPriority(a: ServicePolicy, b: ServicePolicy): number {
-  return a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return byPriorityThenName(a, b);
 }
 
 // Services rarely change between ticks: sort each list once (by identity), not on every tick.

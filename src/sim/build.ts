@@ -1,3 +1,4 @@
+import { byPriorityThenName } from '../core/order.js';
 import type { ServiceSpec } from '../core/types.js';
 import { DemandReplay, type TraceColumn } from './demand.js';
 import { DOCKER_START, DOCKER_STOP, type Duration } from './random.js';
@@ -35,7 +36,7 @@ export function buildSetup(input: BuildInput): SimSetup {
           : undefined;
       return { ...s, demand: replay, perReplicaRate: impliedRate(s.rule, replay) };
     })
-    .sort((a, b) => a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort(byPriorityThenName);
   const longestMs = Math.max(0, ...services.map((s) => s.demand?.durationMs ?? 0));
   return {
     capacity: input.capacity,
