@@ -1,6 +1,7 @@
 // The state folder's replica records: their schema, the default folder, and the atomic write of one record.
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
@@ -56,4 +57,30 @@ export function writeRecord(recordsDir: string, record: ReplicaRecord): Error | 
     rmSync(tmp, { force: true });
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/** Temporary files of a record write that died half-way are removed at start-up once this old. */
+const TMP_STALE_MS = 60_000;
+
+/** Removes the temporary files of record writes that died half-way (at start-up). */
+export async function removeStaleTmp(recordsDir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(recordsDir);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const name of names.filter((n) => n.endsWith('.tmp'))) {
+    const path = join(recordsDir, name);
+    try {
+      if (now - (await stat(path)).mtimeMs > TMP_STALE_MS) await rm(path, { force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove: harmless either way
+    }
+  }
+}
+
+export function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
 }

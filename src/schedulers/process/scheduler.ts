@@ -31,13 +31,13 @@
 // group is orphaned from the start: the kernel's SIGHUP+SIGCONT to a group that *becomes* orphaned with
 // stopped members never fires when microscaler dies.
 //
-// This file is the ProcessScheduler itself; beside it: proc.ts (reading /proc), records.ts (the records'
-// schema and write), lock.ts (one instance per state folder), run.ts (checking and explaining a `run`),
-// crash-loop.ts (backoff for replicas that die at once), replica-logs.ts (their stdout and stderr).
+// This file is the ProcessScheduler itself; beside it: proc.ts (reading /proc), adoption.ts (judging one
+// record against /proc), records.ts (the records' schema and write), lock.ts (one instance per state
+// folder), run.ts (checking and explaining a `run`), crash-loop.ts (backoff for replicas that die at once), replica-logs.ts (their stdout and stderr).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, TransientError } from '../../core/errors.js';
@@ -45,21 +45,27 @@ import type { Scheduler } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { Observed, RunSpec } from '../../core/types.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
+import { examineRecord, type RecordHost } from './adoption.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
 import {
   type FoundProcess,
   groupLingers,
-  groupMembers,
   isAlive,
   isGroupStopped,
-  readEnviron,
   readProcStat,
   replicasInProc,
   SELF,
   waitStopped,
 } from './proc.js';
-import { defaultStateDir, NAME, type ReplicaRecord, recordSchema, writeRecord } from './records.js';
+import {
+  defaultStateDir,
+  errorCode,
+  NAME,
+  type ReplicaRecord,
+  removeStaleTmp,
+  writeRecord,
+} from './records.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
 import { spawnFailure } from './run.js';
 
@@ -77,18 +83,6 @@ export type ProcessSettings = z.infer<typeof processSettingsSchema>;
 
 const DEFAULT_GRACE_MS = 5000;
 const POLL_MS = 100;
-/**
- * A pending record whose process cannot be found is removed once it is this old: its writer died before
- * the spawn (or the spawn failed). Younger ones may belong to another instance that is spawning right now.
- */
-const PENDING_STALE_MS = 10_000;
-/**
- * ...or sooner, once its writer (a microscaler process, recorded in it) is gone and this much time has
- * passed: a spawn the writer began before dying has exec'd long before (uv_spawn takes milliseconds).
- */
-const PENDING_ORPHAN_MS = 1000;
-/** Temporary files of a record write that died half-way are removed at start-up once this old. */
-const TMP_STALE_MS = 60_000;
 /** How long a freeze waits for the replica to show as stopped in /proc (it is usually a few ms). */
 const FREEZE_WAIT_MS = 1000;
 /** How long a scale call waits for frozen (or warming) replicas it removed with SIGKILL to be gone. */
@@ -141,24 +135,6 @@ interface Replica {
   readonly markGone: () => void;
 }
 
-/** A record examined at adoption: a verified live replica, and what its record said. */
-interface Examined {
-  readonly id: string;
-  readonly service: string;
-  readonly pid: number;
-  readonly startTime: number;
-  readonly startedAt: number;
-  readonly command: readonly string[];
-  /** The record says frozen (on adoption /proc decides; the record is then brought in line). */
-  readonly recordFrozen: boolean;
-  /** Its leader is gone but processes of its group live on: adopted only to be stopped. */
-  readonly leaderGone?: boolean;
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /** Sortable by start time, unique, and safe in a path. */
 function newId(): string {
   return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
@@ -197,6 +173,8 @@ export class ProcessScheduler implements Scheduler {
   private lock: StateDirLock | undefined;
   /** Replicas that exit right after starting make the next start of their service wait. */
   private readonly crashes: CrashLoops;
+  /** What adoption's examination of a record (adoption.ts) sees of this scheduler. */
+  private readonly records: RecordHost;
 
   static async create(settings: ProcessSettings, ctx: SchedulerContext): Promise<ProcessScheduler> {
     const scheduler = new ProcessScheduler(settings, ctx);
@@ -217,6 +195,15 @@ export class ProcessScheduler implements Scheduler {
       live: () => this.replicas.values(),
     });
     this.crashes = new CrashLoops(ctx.clock);
+    this.records = {
+      recordsDir: this.recordsDir,
+      ctx,
+      runs: this.runs,
+      skipped: this.skipped,
+      knows: (id) => this.replicas.has(id),
+      warnOnce: (key, message) => this.warnOnce(key, message),
+      writeRecord: (record) => this.writeRecord(record),
+    };
   }
 
   /**
@@ -225,7 +212,7 @@ export class ProcessScheduler implements Scheduler {
    */
   init(): Promise<void> {
     this.ready ??= this.takeLock()
-      .then(() => this.removeStaleTmp())
+      .then(() => removeStaleTmp(this.recordsDir))
       .then(() => this.scan())
       .then(() => {
         if (!this.closed) this.logs.start();
@@ -1032,24 +1019,6 @@ export class ProcessScheduler implements Scheduler {
   }
 
   /** Removes temporary files of record writes that died half-way (a crash between write and rename). */
-  private async removeStaleTmp(): Promise<void> {
-    let names: string[];
-    try {
-      names = await readdir(this.recordsDir);
-    } catch {
-      return;
-    }
-    const now = Date.now();
-    for (const name of names.filter((n) => n.endsWith('.tmp'))) {
-      const path = join(this.recordsDir, name);
-      try {
-        if (now - (await stat(path)).mtimeMs > TMP_STALE_MS) await rm(path, { force: true });
-      } catch {
-        // gone meanwhile, or not ours to remove: harmless either way
-      }
-    }
-  }
-
   /**
    * One scan at a time; callers that come while one runs wait for it. Every tick calls this: when the
    * folder has not changed (its mtime and ctime) since a scan that left nothing unknown, there is nothing
@@ -1105,7 +1074,7 @@ export class ProcessScheduler implements Scheduler {
     };
     const adopted: Replica[] = [];
     for (const name of fresh) {
-      const found = await this.examine(name, findById);
+      const found = await examineRecord(this.records, name, findById);
       if (found && !this.closed && !this.replicas.has(found.id)) {
         // /proc decides, not the record: stopped ('T') is frozen, anything else runs. Never signalled here,
         // so a frozen replica is never thawed by its adoption.
@@ -1149,170 +1118,6 @@ export class ProcessScheduler implements Scheduler {
     }
     // Records still unknown (pending ones of a live writer, say) are looked at again on the next scan.
     return false;
-  }
-
-  /**
-   * Decides about one record file: a verified live replica to adopt, or nothing (stale records are removed,
-   * corrupt ones set aside; neither is ever trusted nor its pid signalled).
-   */
-  private async examine(
-    name: string,
-    findById: (id: string) => FoundProcess | undefined,
-  ): Promise<Examined | undefined> {
-    const path = join(this.recordsDir, name);
-    const id = name.slice(0, -5);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') {
-        this.skipped.add(name);
-        this.warnOnce(path, `skipping unreadable replica record ${path}: ${errorMessage(error)}`);
-      }
-      return undefined; // ENOENT: removed since the readdir (its replica is gone)
-    }
-    if (this.replicas.has(id)) return undefined; // our own, started meanwhile
-
-    let record: ReplicaRecord | undefined;
-    let why = '';
-    try {
-      record = recordSchema.parse(JSON.parse(text));
-      if (record.id !== id) throw new Error(`id "${record.id}" does not match the file name`);
-    } catch (error) {
-      record = undefined;
-      why = errorMessage(error);
-    }
-
-    if (!record) {
-      // Half-written (a crash of the machine, a full disk) or edited by hand: its content is not trusted.
-      // The process it stood for, if any, is still found by the replica id in its environment.
-      const live = NAME.test(id) ? findById(id) : undefined;
-      if (live && this.runs.has(live.service)) {
-        this.ctx.logger.log(
-          'warn',
-          `replica record ${path} is corrupt; its replica runs (pid ${live.pid}), adopted`,
-          {
-            error: why,
-          },
-        );
-        await this.rewrite(id, live, [], Date.now());
-        return { id, ...live, startedAt: Date.now(), command: [], recordFrozen: false };
-      }
-      this.skipped.add(name);
-      const aside = `${path}.corrupt`;
-      this.ctx.logger.log(
-        'warn',
-        `replica record ${path} is corrupt and no replica runs under its id: moved to ${aside}`,
-        {
-          error: why,
-        },
-      );
-      await rename(path, aside).catch(() => {});
-      return undefined;
-    }
-
-    if (record.instance !== this.ctx.instance) {
-      this.skipped.add(name);
-      this.warnOnce(path, `skipping replica record ${path} of another instance "${record.instance}"`);
-      return undefined;
-    }
-
-    let live: FoundProcess | undefined;
-    let leaderGone = false;
-    if (record.pid === undefined || record.startTime === undefined) {
-      // Pending: written before a spawn whose writer may have died before completing it.
-      live = findById(id);
-      if (live && live.service !== record.service) live = undefined;
-      if (!live) {
-        const age = Date.now() - record.startedAt;
-        const writer = record.writer;
-        const orphan = writer !== undefined && !isAlive(writer.pid, writer.startTime);
-        if (age > PENDING_STALE_MS || (orphan && age > PENDING_ORPHAN_MS)) {
-          await this.removeStale(path, undefined);
-        }
-        return undefined; // perhaps being spawned by another instance right now: look again next time
-      }
-      if (this.runs.has(record.service)) await this.rewrite(id, live, record.command, record.startedAt);
-    } else if (this.verify(record)) {
-      live = { pid: record.pid, startTime: record.startTime, service: record.service };
-    } else if (this.leftOver(record)) {
-      // Its leader exited while no microscaler watched; what it started in the background still runs.
-      live = { pid: record.pid, startTime: record.startTime, service: record.service };
-      leaderGone = true;
-    } else {
-      // Exited, or its pid now belongs to an unrelated process: never signal it, just forget it.
-      await this.removeStale(path, record.pid);
-      return undefined;
-    }
-
-    if (!this.runs.has(record.service)) {
-      // Ours, of a service the config no longer has: adopted, so that it counts against capacity; the
-      // controller stops it, or keeps it running with `run --keep-removed`.
-      this.ctx.logger.log(
-        'info',
-        `replica ${id} of service "${record.service}", which is not in the config, adopted (pid ${live.pid})`,
-        { service: record.service, pid: live.pid, record: path },
-      );
-    }
-    return {
-      id,
-      ...live,
-      startedAt: record.startedAt,
-      command: record.command,
-      // A pending record was just rewritten (without the flag): what is on disk now.
-      recordFrozen:
-        record.pid === undefined || record.startTime === undefined ? false : record.frozen === true,
-      ...(leaderGone ? { leaderGone } : {}),
-    };
-  }
-
-  /**
-   * A record whose leader is gone while processes of its group live on, one of them carrying the
-   * replica's labels (so the group is this replica's, not a later one under a reused id).
-   */
-  private leftOver(record: ReplicaRecord): boolean {
-    if (record.pid === undefined || !groupLingers(record.pid, record.startTime)) return false;
-    const labels = [`MICROSCALER_INSTANCE=${this.ctx.instance}`, `MICROSCALER_REPLICA=${record.id}`];
-    return groupMembers(record.pid).some((pid) => {
-      const env = readEnviron(pid);
-      return env !== undefined && labels.every((label) => env.has(label));
-    });
-  }
-
-  /** Completes the record of a replica found through its environment (best effort: it is adopted anyway). */
-  private async rewrite(id: string, live: FoundProcess, command: string[], startedAt: number) {
-    const error = await this.writeRecord({
-      id,
-      service: live.service,
-      instance: this.ctx.instance,
-      pid: live.pid,
-      startTime: live.startTime,
-      command,
-      startedAt,
-    });
-    if (error) this.ctx.logger.log('warn', `cannot complete replica record ${id}: ${error.message}`);
-  }
-
-  private async removeStale(path: string, pid: number | undefined): Promise<void> {
-    this.ctx.logger.log('info', `removing stale replica record ${path}`, { pid });
-    try {
-      await rm(path, { force: true });
-    } catch (error) {
-      this.skipped.add(path.slice(this.recordsDir.length + 1));
-      this.ctx.logger.log('warn', `cannot remove stale replica record ${path}: ${errorMessage(error)}`);
-    }
-  }
-
-  /** Same process as recorded (pid and start time), alive, and carrying our labels in its environment. */
-  private verify(record: ReplicaRecord): boolean {
-    if (record.pid === undefined || !isAlive(record.pid, record.startTime)) return false;
-    const env = readEnviron(record.pid);
-    const labels = [
-      `MICROSCALER_INSTANCE=${this.ctx.instance}`,
-      `MICROSCALER_SERVICE=${record.service}`,
-      `MICROSCALER_REPLICA=${record.id}`,
-    ];
-    return env !== undefined && labels.every((label) => env.has(label));
   }
 }
 
