@@ -20,7 +20,6 @@
 // the warm pool counts as `warming` until it is paused. A pause in flight still counts as running; an
 // unpause in flight counts as starting: capacity is never under-counted. Pauses and unpauses run in
 // parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { errorMessage, TerminalError } from '../../core/errors.js';
 import type { Scheduler } from '../../core/ports.js';
@@ -31,8 +30,22 @@ import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.j
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
 import { Limiter } from '../limiter.js';
 import { Images } from './images.js';
+import {
+  type ContainerInfo,
+  type ContainerSummary,
+  type Counts,
+  containerName,
+  counted,
+  type EngineEvent,
+  type Failure,
+  isStarting,
+  isStopping,
+  isWarming,
+  type Replica,
+} from './replica.js';
 
 export { LABEL_INSTANCE, LABEL_SERVICE } from '../docker-labels.js';
+export type { ContainerInfo, ContainerState } from './replica.js';
 
 export const dockerSettingsSchema = z.strictObject({
   /** The engine, as DOCKER_HOST would say it; DOCKER_HOST (and the local socket) otherwise. */
@@ -50,67 +63,6 @@ const CRASH_WINDOW_MS = 1000;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 10_000;
 const FIRST_SYNC_TIMEOUT_MS = 30_000;
-
-export type ContainerState = 'starting' | 'running' | 'stopping' | 'warming' | 'frozen';
-
-interface Replica {
-  /** The container name, chosen before it exists: what links a create in flight to a listing. */
-  readonly name: string;
-  id: string | undefined;
-  readonly service: string;
-  state: ContainerState;
-  readonly createdAt: number;
-  readonly seq: number;
-  readonly adopted: boolean;
-  startedAt: number | undefined;
-  /** When its id became known: a listing made before then is no evidence that it is gone. */
-  knownAt: number;
-  /** A create or start call is running on it. */
-  busy: boolean;
-  /** A stop-and-remove is queued or running. */
-  stopQueued: boolean;
-  /** Paused on the engine, as far as we know (a pause that has returned, an event, or a listing). */
-  paused: boolean;
-  /** Pause or unpause calls of ours in flight on it. */
-  freezeOps: number;
-  /** When our last pause or unpause on it returned: a listing made before then is no evidence. */
-  frozenAt: number;
-  /** The actions on this container, one after the other. */
-  work: Promise<void>;
-}
-
-export interface ContainerInfo {
-  readonly name: string;
-  readonly id: string | undefined;
-  readonly service: string;
-  readonly state: ContainerState;
-  readonly adopted: boolean;
-  readonly paused: boolean;
-}
-
-interface Failure {
-  count: number;
-  at: number;
-  retryAt: number;
-  error: string;
-  /** The engine refused for good (401, 403, 404: asking again cannot help): the next scale-up is a TerminalError. */
-  terminal?: boolean;
-}
-
-interface ContainerSummary {
-  readonly Id: string;
-  readonly Names?: readonly string[];
-  readonly State?: string;
-  readonly Created?: number;
-  readonly Labels?: Readonly<Record<string, string>>;
-}
-
-interface EngineEvent {
-  readonly Type?: string;
-  readonly Action?: string;
-  readonly id?: string;
-  readonly Actor?: { readonly ID?: string; readonly Attributes?: Readonly<Record<string, string>> };
-}
 
 export interface DockerDeps {
   /** A ready client (tests); otherwise one is made from settings.host or the environment. */
@@ -1061,36 +1013,4 @@ export class DockerScheduler implements Scheduler {
   private notifyAll(): void {
     for (const s of this.ctx.services) this.notify(s.name);
   }
-}
-
-/** Read through a call, so the compiler does not assume the state is what it was before an await. */
-function isStopping(r: Replica): boolean {
-  return r.state === 'stopping';
-}
-
-function isWarming(r: Replica): boolean {
-  return r.state === 'warming';
-}
-
-function isStarting(r: Replica): boolean {
-  return r.state === 'starting';
-}
-
-type Counts = { -readonly [K in keyof Required<Omit<Observed, 'noticed'>>]: number };
-
-/** Where a replica counts: a pause in flight still holds a cpu; a paused one being removed holds memory only. */
-function counted(r: Replica): keyof Counts {
-  switch (r.state) {
-    case 'frozen':
-      return r.paused ? 'frozen' : 'running';
-    case 'stopping':
-      return r.paused ? 'frozen' : 'stopping';
-    default:
-      return r.state;
-  }
-}
-
-/** `<instance>-<service>-<time><random>`: unique, sortable, and valid as a container name. */
-function containerName(instance: string, service: string): string {
-  return `${instance}-${service}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
