@@ -79,6 +79,14 @@ services:
       '/etc/microscaler/microscaler.yaml',
     ]);
     const controller = stdout.trim();
+    // Runs last (cleanups run in reverse): the killed controller cannot release its name claim (docker volumes).
+    cleanup.push(async () => {
+      const { body } = await api.request<{ Volumes: { Name: string }[] | null }>('GET', '/volumes', {
+        query: { filters: JSON.stringify({ label: [`microscaler.claim=${name}`] }) },
+      });
+      for (const v of body.Volumes ?? [])
+        await api.request('DELETE', `/volumes/${v.Name}`, { query: { force: true } });
+    });
     cleanup.push(() => removeContainers(api, name));
     cleanup.push(() => api.request('DELETE', `/containers/${controller}`, { query: { force: true } }));
 
