@@ -2,6 +2,7 @@
 // (min ≤ max, a source for the rule, fixed replicas within min..max) live in load.ts.
 import { constants } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_STOP_GRACE_MS } from '../core/types.js';
 import { parseDuration, parseMemory } from '../core/units.js';
 import { describe, expecting } from './problems.js';
 
@@ -113,7 +114,7 @@ export const runSchema = z.strictObject({
   workload: text().optional(),
   cpu: positive().optional(),
   memory: memory().optional(),
-  stopGrace: duration().default(5000),
+  stopGrace: duration().default(DEFAULT_STOP_GRACE_MS),
   /** When the image is pulled: at start-up always, only when it is not present, or never. */
   pull: z.enum(['always', 'missing', 'never']).default('missing'),
   /** Left out: the defaults (the process back-end applies them). */

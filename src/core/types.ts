@@ -36,7 +36,7 @@ export interface RunSpec {
   readonly workload?: string;
   readonly cpu?: number;
   readonly memory?: number;
-  /** Milliseconds between SIGTERM and SIGKILL when a replica stops. */
+  /** Milliseconds between SIGTERM and SIGKILL when a replica stops (DEFAULT_STOP_GRACE_MS where absent). */
   readonly stopGraceMs?: number;
   /** When the image is pulled (docker, swarm): at start-up always, only when missing, or never. */
   readonly pull?: 'always' | 'missing' | 'never';
@@ -208,3 +208,6 @@ export interface ControllerEvent {
   readonly service?: string;
   readonly message: string;
 }
+
+/** The one grace between SIGTERM and SIGKILL (`run.stopGrace` in the config), for every back-end. */
+export const DEFAULT_STOP_GRACE_MS = 5000;

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
-import type { Observed, RunSpec } from '../core/types.js';
+import { DEFAULT_STOP_GRACE_MS, type Observed, type RunSpec } from '../core/types.js';
 import { DockerApi, DockerApiError, filters } from '../infra/docker-api.js';
 import { Images } from './docker/images.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from './docker-labels.js';
@@ -25,7 +25,6 @@ export const swarmSettingsSchema = z.strictObject({
 });
 export type SwarmSettings = z.output<typeof swarmSettingsSchema>;
 
-const DEFAULT_GRACE_MS = 5000;
 const UPDATE_ATTEMPTS = 5;
 /** Task states before `running`, and after it. */
 const STARTING = new Set([
@@ -266,7 +265,7 @@ export class SwarmScheduler implements Scheduler {
           Env: Object.entries(run.env ?? {}).map(([k, v]) => `${k}=${v}`),
           Labels: labels,
           Init: true,
-          StopGracePeriod: (run.stopGraceMs ?? DEFAULT_GRACE_MS) * 1_000_000,
+          StopGracePeriod: (run.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) * 1_000_000,
         },
         Resources: { Limits: resources, Reservations: resources },
         RestartPolicy: { Condition: 'any', Delay: 100_000_000 },

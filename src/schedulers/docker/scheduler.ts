@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { errorMessage, TerminalError } from '../../core/errors.js';
 import type { Scheduler } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import type { FreezeNotice, Observed, RunSpec } from '../../core/types.js';
+import { DEFAULT_STOP_GRACE_MS, type FreezeNotice, type Observed, type RunSpec } from '../../core/types.js';
 import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../../infra/docker-api.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
@@ -57,7 +57,6 @@ export const dockerSettingsSchema = z.strictObject({
 });
 export type DockerSettings = z.output<typeof dockerSettingsSchema>;
 
-const DEFAULT_GRACE_MS = 5000;
 /** A replica that dies sooner than this after starting counts as a failed start (crash loop backoff). */
 const CRASH_WINDOW_MS = 1000;
 const RETRY_MIN_MS = 100;
@@ -705,7 +704,7 @@ export class DockerScheduler implements Scheduler {
       this.drop(r);
       return;
     }
-    const graceMs = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
+    const graceMs = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     const t = Math.ceil(graceMs / 1000);
     // A paused container is removed as it is (SIGKILL through the freezer): a graceful stop would thaw it.
     if (!r.paused && !this.hurried) {
@@ -744,7 +743,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   private containerSpec(service: string, run: RunSpec): Record<string, unknown> {
-    const graceMs = run.stopGraceMs ?? DEFAULT_GRACE_MS;
+    const graceMs = run.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     const host: Record<string, unknown> = { Init: true };
     if (run.cpu !== undefined) host.NanoCpus = Math.round(run.cpu * 1e9);
     if (run.memory !== undefined) host.Memory = Math.round(run.memory);

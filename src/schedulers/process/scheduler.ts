@@ -41,9 +41,10 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, TransientError } from '../../core/errors.js';
+import { SERVICE_NAME } from '../../core/names.js';
 import type { Scheduler } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import type { Observed, RunSpec } from '../../core/types.js';
+import { DEFAULT_STOP_GRACE_MS, type Observed, type RunSpec } from '../../core/types.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
 import { examineRecord, type RecordHost } from './adoption.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
@@ -75,13 +76,9 @@ const FROZEN_SYNC_MS = 5000;
 /** Deaths by these are stops by someone (a user, another instance), not failed starts. */
 const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL']);
 
-/** What a service name may be (src/config/schema.ts): safe in a file name. */
-const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 export const processSettingsSchema = z.strictObject({ stateDir: z.string().min(1).optional() });
 export type ProcessSettings = z.infer<typeof processSettingsSchema>;
 
-const DEFAULT_GRACE_MS = 5000;
 const POLL_MS = 100;
 /** How long a freeze waits for the replica to show as stopped in /proc (it is usually a few ms). */
 const FREEZE_WAIT_MS = 1000;
@@ -488,7 +485,7 @@ export class ProcessScheduler implements Scheduler {
    */
   private async start(service: string, run: RunSpec, warm: boolean): Promise<void> {
     // The name becomes part of a log file's path: only a validated name may (the config allows no other).
-    if (!SAFE_NAME.test(service))
+    if (!SERVICE_NAME.test(service))
       throw new Error(`process scheduler: refusing service name ${JSON.stringify(service)}`);
     const command = run.command ?? [];
     const file = command[0];
@@ -712,7 +709,7 @@ export class ProcessScheduler implements Scheduler {
       r.frozen = false;
     }
     this.signal(r, 'SIGTERM');
-    const grace = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_GRACE_MS;
+    const grace = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     r.killTimer = setTimeout(() => {
       if (this.replicas.get(r.id) !== r) return;
       this.ctx.logger.log('warn', `replica ${r.id} of ${r.service} outlived its ${grace}ms grace: SIGKILL`, {
