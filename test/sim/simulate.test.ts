@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { simulateCommand } from '../../src/cli/simulate.js';
+import { simulateCommand } from '../../src/cli/commands/simulate.js';
 
 const dir = 'test/fixtures/sim';
 

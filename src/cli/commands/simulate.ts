@@ -1,12 +1,10 @@
 // `microscaler simulate`: replays trace demand through microscaler and its peers on a simulated cluster.
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
-import type { Config } from '../core/types.js';
-import { parseDuration } from '../core/units.js';
-import { schedulerSchemas } from '../schedulers/registry.js';
+import { loadConfig } from '../../config/load.js';
+import { ConfigError, errorMessage } from '../../core/errors.js';
+import type { Config } from '../../core/types.js';
+import { schedulerSchemas } from '../../schedulers/registry.js';
 import {
   buildSetup,
   DEFAULT_POLICIES,
@@ -22,10 +20,11 @@ import {
   type SimResult,
   type SimSetup,
   type TraceColumn,
-} from '../sim/index.js';
-import { sourceSchemas } from '../sources/registry.js';
-import { loadTrace, type Trace, traceSchema } from '../sources/trace.js';
-import { UsageError } from './usage-error.js';
+} from '../../sim/index.js';
+import { sourceSchemas } from '../../sources/registry.js';
+import { loadTrace, type Trace, traceSchema } from '../../sources/trace.js';
+import { UsageError } from '../usage-error.js';
+import { durationArg, type Flags, options, requireConfig } from './args.js';
 
 export const SIMULATE_USAGE = `Usage:
   microscaler simulate -c FILE --trace FILE.csv [--time-scale N] [--policies microscaler,hpa,...]
@@ -64,40 +63,27 @@ export async function simulateCommand(
 }
 
 async function simulate(args: string[], out: Output): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        config: { type: 'string', short: 'c' },
-        trace: { type: 'string' },
-        'time-scale': { type: 'string' },
-        policies: { type: 'string' },
-        json: { type: 'boolean' },
-        plot: { type: 'string' },
-        'target-delay': { type: 'string' },
-        seed: { type: 'string' },
-        'start-up': { type: 'string' },
-        stop: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError(errorMessage(error));
-  }
+  const values = options(args, {
+    config: { type: 'string', short: 'c' },
+    trace: { type: 'string' },
+    'time-scale': { type: 'string' },
+    policies: { type: 'string' },
+    json: { type: 'boolean' },
+    plot: { type: 'string' },
+    'target-delay': { type: 'string' },
+    seed: { type: 'string' },
+    'start-up': { type: 'string' },
+    stop: { type: 'string' },
+  });
   if (values.help) {
     out.write(SIMULATE_USAGE);
     return 0;
   }
-  const file = values.config;
-  if (typeof file !== 'string' || file === '') throw new UsageError('-c FILE is required');
+  const file = requireConfig(values.config);
   const timeScale = optionalNumber('--time-scale', values['time-scale']);
   const seed = optionalNumber('--seed', values.seed) ?? 1;
   if (!Number.isInteger(seed)) throw new UsageError('--seed: must be an integer');
-  const targetDelayMs = durationFlag('--target-delay', values['target-delay']) ?? 2000;
+  const targetDelayMs = durationArg('--target-delay', values['target-delay']) ?? 2000;
   const startUp = rangeFlag('--start-up', values['start-up']) ?? DOCKER_START;
   const stop = rangeFlag('--stop', values.stop) ?? DOCKER_STOP;
   const names =
@@ -307,7 +293,7 @@ function row(cells: string[]): string {
   return cells.map((c, k) => (k === 0 ? c.padEnd(widths[k] ?? 10) : c.padStart(widths[k] ?? 10))).join(' ');
 }
 
-function optionalNumber(flag: string, value: string | boolean | undefined): number | undefined {
+function optionalNumber(flag: string, value: Flags[string]): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n <= 0) {
@@ -316,22 +302,13 @@ function optionalNumber(flag: string, value: string | boolean | undefined): numb
   return n;
 }
 
-function durationFlag(flag: string, value: string | boolean | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseDuration(String(value));
-  } catch (error) {
-    throw new UsageError(`${flag}: ${errorMessage(error)}`);
-  }
-}
-
 /** `500ms` (fixed) or `120ms..1250ms` (uniform). */
-function rangeFlag(flag: string, value: string | boolean | undefined): Duration | undefined {
+function rangeFlag(flag: string, value: Flags[string]): Duration | undefined {
   if (value === undefined) return undefined;
   const [a = '', b] = String(value).split('..');
-  const min = durationFlag(flag, a) as number;
+  const min = durationArg(flag, a) as number;
   if (b === undefined) return { kind: 'fixed', ms: min };
-  const max = durationFlag(flag, b) as number;
+  const max = durationArg(flag, b) as number;
   if (max < min) throw new UsageError(`${flag}: the range ${value} ends before it starts`);
   return { kind: 'uniform', minMs: min, maxMs: max };
 }
