@@ -7,16 +7,16 @@ import type { SourceResult } from '../core/types.js';
 export const DEFAULT_OVERRIDE_MS = 30_000;
 
 export class OverridableSource implements Source {
-  readonly #inner: Source;
-  readonly #clock: Clock;
-  readonly #holdMs: number;
-  #override: { value: number; until: number } | undefined;
+  private readonly inner: Source;
+  private readonly clock: Clock;
+  private readonly holdMs: number;
+  private override: { value: number; until: number } | undefined;
 
   constructor(inner: Source, clock: Clock, holdMs = DEFAULT_OVERRIDE_MS) {
     if (!Number.isFinite(holdMs) || holdMs <= 0) throw new RangeError('holdMs must be a positive number');
-    this.#inner = inner;
-    this.#clock = clock;
-    this.#holdMs = holdMs;
+    this.inner = inner;
+    this.clock = clock;
+    this.holdMs = holdMs;
   }
 
   /** Makes reads answer `value` for the next holdMs; throws a RangeError for anything but a finite number ≥ 0. */
@@ -24,23 +24,23 @@ export class OverridableSource implements Source {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new RangeError(`demand must be a finite number ≥ 0, got ${String(value)}`);
     }
-    this.#override = { value, until: this.#clock.now() + this.#holdMs };
+    this.override = { value, until: this.clock.now() + this.holdMs };
   }
 
   /** The value set by hand and until when (clock ms) it holds, while it does. */
   current(): { value: number; until: number } | undefined {
-    const o = this.#override;
-    return o && this.#clock.now() < o.until ? o : undefined;
+    const o = this.override;
+    return o && this.clock.now() < o.until ? o : undefined;
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
     const o = this.current();
-    if (o) return Promise.resolve({ ok: true, reading: { value: o.value, at: this.#clock.now() } });
-    this.#override = undefined;
-    return this.#inner.read(signal);
+    if (o) return Promise.resolve({ ok: true, reading: { value: o.value, at: this.clock.now() } });
+    this.override = undefined;
+    return this.inner.read(signal);
   }
 
   close(): Promise<void> {
-    return this.#inner.close();
+    return this.inner.close();
   }
 }

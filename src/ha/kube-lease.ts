@@ -44,41 +44,41 @@ interface LeaseSpec {
 
 export class KubeLease implements Lease {
   readonly id: string;
-  readonly #client: KubeClient;
-  readonly #path: string;
-  readonly #opts: KubeLeaseOptions;
-  readonly #seconds: number;
-  readonly #bound: number;
-  readonly #timer: () => number;
+  private readonly client: KubeClient;
+  private readonly path: string;
+  private readonly opts: KubeLeaseOptions;
+  private readonly seconds: number;
+  private readonly bound: number;
+  private readonly timer: () => number;
   /** The record as last seen, and when (monotonic) we saw it change; client-go's observedRecord/Time. */
-  #seen: { record: string; at: number } | undefined;
+  private seen: { record: string; at: number } | undefined;
   /** Another holder whose renewal we saw (the record changed under it): alive. For claims, src/ha/claim.ts. */
-  #alive: string | undefined;
+  private alive: string | undefined;
 
   constructor(options: KubeLeaseOptions) {
-    this.#opts = options;
+    this.opts = options;
     this.id = options.id ?? newHolderId();
-    this.#client = new KubeClient(options.connection);
-    this.#seconds = Math.max(1, Math.ceil(options.ttlMs / 1000));
-    this.#bound = Math.max(50, Math.floor((this.#seconds * 1000) / 3));
-    this.#timer = options.timer ?? (() => performance.now());
+    this.client = new KubeClient(options.connection);
+    this.seconds = Math.max(1, Math.ceil(options.ttlMs / 1000));
+    this.bound = Math.max(50, Math.floor((this.seconds * 1000) / 3));
+    this.timer = options.timer ?? (() => performance.now());
     const ns = encodeURIComponent(options.namespace);
-    this.#path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${encodeURIComponent(options.name)}`;
+    this.path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${encodeURIComponent(options.name)}`;
   }
 
   async acquire(signal: AbortSignal): Promise<boolean> {
-    const lease = await this.#get(signal);
-    if (!lease) return this.#create(signal);
+    const lease = await this.get(signal);
+    if (!lease) return this.create(signal);
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity || null;
-    if (holder !== null && holder !== this.id && !this.#expired(spec)) return false;
+    if (holder !== null && holder !== this.id && !this.expired(spec)) return false;
     const now = microTime();
     const ours = holder === this.id;
-    return this.#replace(
+    return this.replace(
       lease,
       {
         holderIdentity: this.id,
-        leaseDurationSeconds: this.#seconds,
+        leaseDurationSeconds: this.seconds,
         acquireTime: ours ? (spec.acquireTime ?? now) : now,
         renewTime: now,
         // As client-go: every change of holder counts, a take-over after a release too.
@@ -89,12 +89,12 @@ export class KubeLease implements Lease {
   }
 
   async renew(signal: AbortSignal): Promise<boolean> {
-    const lease = await this.#get(signal);
+    const lease = await this.get(signal);
     const spec = lease?.spec;
     if (!lease || !spec || spec.holderIdentity !== this.id) return false;
-    return this.#replace(
+    return this.replace(
       lease,
-      { ...spec, leaseDurationSeconds: this.#seconds, renewTime: microTime() },
+      { ...spec, leaseDurationSeconds: this.seconds, renewTime: microTime() },
       signal,
     );
   }
@@ -102,11 +102,11 @@ export class KubeLease implements Lease {
   /** Gives the Lease up as client-go does: no holder, so a follower takes it without waiting. */
   async release(): Promise<void> {
     const signal = AbortSignal.timeout(1000);
-    const lease = await this.#get(signal);
+    const lease = await this.get(signal);
     const spec = lease?.spec;
     if (!lease || !spec || spec.holderIdentity !== this.id) return;
     const now = microTime();
-    await this.#replace(
+    await this.replace(
       lease,
       { ...spec, holderIdentity: null, leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
       signal,
@@ -115,36 +115,36 @@ export class KubeLease implements Lease {
 
   /** The holder, or null when nobody holds it or it expired as this instance counts. */
   async holder(signal: AbortSignal): Promise<string | null> {
-    const spec = (await this.#get(signal))?.spec;
+    const spec = (await this.get(signal))?.spec;
     const holder = spec?.holderIdentity || null;
     if (holder === null || !spec) return null;
-    return holder === this.id || !this.#expired(spec) ? holder : null;
+    return holder === this.id || !this.expired(spec) ? holder : null;
   }
 
   async close(): Promise<void> {
-    this.#client.close();
+    this.client.close();
   }
 
   /** Whether the record has gone unchanged for its lease duration on our clock, since we saw it change. */
-  #expired(spec: LeaseSpec): boolean {
-    const seconds = spec.leaseDurationSeconds ?? this.#seconds;
-    return this.#seen !== undefined && this.#timer() - this.#seen.at >= seconds * 1000;
+  private expired(spec: LeaseSpec): boolean {
+    const seconds = spec.leaseDurationSeconds ?? this.seconds;
+    return this.seen !== undefined && this.timer() - this.seen.at >= seconds * 1000;
   }
 
   /** GETs the Lease (undefined when there is none) and notes when its record changed. */
-  async #get(signal: AbortSignal): Promise<LeaseObject | undefined> {
+  private async get(signal: AbortSignal): Promise<LeaseObject | undefined> {
     let lease: LeaseObject;
     try {
-      lease = await this.#client.request<LeaseObject>('GET', this.#path, { signal, timeoutMs: this.#bound });
+      lease = await this.client.request<LeaseObject>('GET', this.path, { signal, timeoutMs: this.bound });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
     }
-    this.#observe(lease.spec ?? {});
+    this.observe(lease.spec ?? {});
     return lease;
   }
 
-  #observe(spec: LeaseSpec): void {
+  private observe(spec: LeaseSpec): void {
     // The record, as client-go compares it: any renewal changes renewTime, so it changes with every beat.
     const record = JSON.stringify([
       spec.holderIdentity ?? null,
@@ -153,22 +153,22 @@ export class KubeLease implements Lease {
       spec.renewTime ?? null,
       spec.leaseTransitions ?? null,
     ]);
-    if (this.#seen?.record === record) return;
+    if (this.seen?.record === record) return;
     const holder = spec.holderIdentity || null;
-    if (this.#seen !== undefined && holder !== null && holder !== this.id) this.#alive = holder;
-    this.#seen = { record, at: this.#timer() };
+    if (this.seen !== undefined && holder !== null && holder !== this.id) this.alive = holder;
+    this.seen = { record, at: this.timer() };
   }
 
   /** Another holder seen renewing the Lease since this instance started looking, or undefined. */
   aliveHolder(): string | undefined {
-    return this.#alive;
+    return this.alive;
   }
 
-  async #create(signal: AbortSignal): Promise<boolean> {
+  private async create(signal: AbortSignal): Promise<boolean> {
     const now = microTime();
     const spec: LeaseSpec = {
       holderIdentity: this.id,
-      leaseDurationSeconds: this.#seconds,
+      leaseDurationSeconds: this.seconds,
       acquireTime: now,
       renewTime: now,
       leaseTransitions: 0,
@@ -176,17 +176,17 @@ export class KubeLease implements Lease {
     const body: LeaseObject = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.#opts.name, namespace: this.#opts.namespace },
+      metadata: { name: this.opts.name, namespace: this.opts.namespace },
       spec,
     };
-    const collection = this.#path.slice(0, this.#path.lastIndexOf('/'));
+    const collection = this.path.slice(0, this.path.lastIndexOf('/'));
     try {
-      const created = await this.#client.request<LeaseObject>('POST', collection, {
+      const created = await this.client.request<LeaseObject>('POST', collection, {
         body,
         signal,
-        timeoutMs: this.#bound,
+        timeoutMs: this.bound,
       });
-      this.#observe(created.spec ?? spec);
+      this.observe(created.spec ?? spec);
       return true;
     } catch (error) {
       // Someone else created it first.
@@ -196,14 +196,14 @@ export class KubeLease implements Lease {
   }
 
   /** PUTs the Lease with a new spec, only if nobody wrote it since we read it; false on 409 Conflict. */
-  async #replace(lease: LeaseObject, spec: LeaseSpec, signal: AbortSignal): Promise<boolean> {
+  private async replace(lease: LeaseObject, spec: LeaseSpec, signal: AbortSignal): Promise<boolean> {
     try {
-      const updated = await this.#client.request<LeaseObject>('PUT', this.#path, {
+      const updated = await this.client.request<LeaseObject>('PUT', this.path, {
         body: { ...lease, spec },
         signal,
-        timeoutMs: this.#bound,
+        timeoutMs: this.bound,
       });
-      this.#observe(updated.spec ?? spec);
+      this.observe(updated.spec ?? spec);
       return true;
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) return false;

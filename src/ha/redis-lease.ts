@@ -32,17 +32,17 @@ export function newHolderId(): string {
 
 export class RedisLease implements Lease {
   readonly id: string;
-  readonly #opts: RedisLeaseOptions;
-  readonly #client: Promise<Redis>;
-  #everReady = false;
-  #lastError: string | undefined;
+  private readonly opts: RedisLeaseOptions;
+  private readonly client: Promise<Redis>;
+  private everReady = false;
+  private lastError: string | undefined;
 
   constructor(options: RedisLeaseOptions) {
-    this.#opts = options;
+    this.opts = options;
     this.id = options.id ?? newHolderId();
     const timeout = Math.max(50, Math.floor(options.ttlMs / 3));
     // ioredis loads only when HA is configured.
-    this.#client = import('ioredis').then(({ Redis }) => {
+    this.client = import('ioredis').then(({ Redis }) => {
       const client = new Redis(options.url, {
         // A command never waits for a reconnect: a late renewal must not count.
         enableOfflineQueue: false,
@@ -52,51 +52,51 @@ export class RedisLease implements Lease {
         retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
       });
       client.on('error', (error: unknown) => {
-        this.#lastError = errorMessage(error);
+        this.lastError = errorMessage(error);
       });
       client.on('ready', () => {
-        this.#everReady = true;
-        this.#lastError = undefined;
+        this.everReady = true;
+        this.lastError = undefined;
       });
       return client;
     });
   }
 
   async acquire(signal: AbortSignal): Promise<boolean> {
-    return (await this.#eval(ACQUIRE, signal, String(this.#opts.ttlMs))) === 1;
+    return (await this.eval(ACQUIRE, signal, String(this.opts.ttlMs))) === 1;
   }
 
   async renew(signal: AbortSignal): Promise<boolean> {
-    return (await this.#eval(RENEW, signal, String(this.#opts.ttlMs))) === 1;
+    return (await this.eval(RENEW, signal, String(this.opts.ttlMs))) === 1;
   }
 
   async release(): Promise<void> {
-    await this.#eval(RELEASE, AbortSignal.timeout(1000));
+    await this.eval(RELEASE, AbortSignal.timeout(1000));
   }
 
   async holder(signal: AbortSignal): Promise<string | null> {
-    const client = await this.#ready(signal);
-    return client.get(this.#opts.key);
+    const client = await this.ready(signal);
+    return client.get(this.opts.key);
   }
 
   async close(): Promise<void> {
-    const client = await this.#client;
+    const client = await this.client;
     client.disconnect();
   }
 
-  async #eval(script: string, signal: AbortSignal, ...args: string[]): Promise<unknown> {
-    const client = await this.#ready(signal);
-    return abortable(client.eval(script, 1, this.#opts.key, this.id, ...args), signal);
+  private async eval(script: string, signal: AbortSignal, ...args: string[]): Promise<unknown> {
+    const client = await this.ready(signal);
+    return abortable(client.eval(script, 1, this.opts.key, this.id, ...args), signal);
   }
 
-  async #ready(signal: AbortSignal): Promise<Redis> {
-    const client = await this.#client;
-    if (client.status !== 'ready' && !this.#everReady && this.#lastError === undefined) {
+  private async ready(signal: AbortSignal): Promise<Redis> {
+    const client = await this.client;
+    if (client.status !== 'ready' && !this.everReady && this.lastError === undefined) {
       // The first connection is still being made: wait for it (bounded by the signal).
       await abortable(once(client, 'ready'), signal).catch(() => {});
     }
     if (client.status !== 'ready') {
-      throw new Error(`redis not connected (${this.#lastError ?? client.status})`);
+      throw new Error(`redis not connected (${this.lastError ?? client.status})`);
     }
     return client;
   }

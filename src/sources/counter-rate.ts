@@ -5,11 +5,11 @@
  * noise.
  */
 export class CounterRate {
-  readonly #windowMs: number;
-  #samples: { at: number; count: number }[] = [];
+  private readonly windowMs: number;
+  private samples: { at: number; count: number }[] = [];
 
   constructor(windowMs: number) {
-    this.#windowMs = windowMs;
+    this.windowMs = windowMs;
   }
 
   /**
@@ -17,14 +17,14 @@ export class CounterRate {
    * or the first after the counter went back, e.g. the stream was recreated): a rate is never guessed.
    */
   update(count: number, at: number): number | undefined {
-    const last = this.#samples.at(-1);
-    if (last && (count < last.count || at < last.at)) this.#samples = [];
-    if (last && at === last.at) this.#samples.pop();
-    this.#samples.push({ at, count });
+    const last = this.samples.at(-1);
+    if (last && (count < last.count || at < last.at)) this.samples = [];
+    if (last && at === last.at) this.samples.pop();
+    this.samples.push({ at, count });
     // Keep the newest sample at or before the window's start, so the span covers the whole window.
-    const start = at - this.#windowMs;
-    while (this.#samples.length > 2 && (this.#samples[1]?.at ?? at) <= start) this.#samples.shift();
-    const first = this.#samples[0];
+    const start = at - this.windowMs;
+    while (this.samples.length > 2 && (this.samples[1]?.at ?? at) <= start) this.samples.shift();
+    const first = this.samples[0];
     if (!first || first.at === at) return undefined;
     return ((count - first.count) * 1000) / (at - first.at);
   }

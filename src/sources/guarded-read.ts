@@ -30,32 +30,32 @@ export interface GuardOptions {
  * masks credentials, and turns a counter into a rate.
  */
 export class GuardedRead {
-  readonly #opts: GuardOptions;
-  readonly #rate: CounterRate | undefined;
-  #closed = false;
+  private readonly opts: GuardOptions;
+  private readonly rate: CounterRate | undefined;
+  private closed = false;
 
   constructor(options: GuardOptions) {
-    this.#opts = options;
-    this.#rate = options.rateWindowMs === undefined ? undefined : new CounterRate(options.rateWindowMs);
+    this.opts = options;
+    this.rate = options.rateWindowMs === undefined ? undefined : new CounterRate(options.rateWindowMs);
   }
 
   get label(): string {
-    return this.#opts.label;
+    return this.opts.label;
   }
 
   close(): void {
-    this.#closed = true;
+    this.closed = true;
   }
 
   async run(signal: AbortSignal, query: (signal: AbortSignal) => Promise<Sample>): Promise<SourceResult> {
-    const { clock, timeoutMs } = this.#opts;
-    if (this.#closed) return this.fail('source is closed');
+    const { clock, timeoutMs } = this.opts;
+    if (this.closed) return this.fail('source is closed');
     const bounded = withTimeout(signal, timeoutMs);
     try {
       const sample = await query(bounded.signal);
       const at = clock.now();
       let rate = sample.rate;
-      if (sample.counter !== undefined) rate = this.#rate?.update(sample.counter, at);
+      if (sample.counter !== undefined) rate = this.rate?.update(sample.counter, at);
       return { ok: true, reading: { value: sample.value, at, ...(rate === undefined ? {} : { rate }) } };
     } catch (error) {
       return this.fail(errorMessage(error));
@@ -65,6 +65,6 @@ export class GuardedRead {
   }
 
   fail(message: string): SourceResult {
-    return { ok: false, error: this.#opts.redactor.redact(`${this.#opts.label}: ${message}`) };
+    return { ok: false, error: this.opts.redactor.redact(`${this.opts.label}: ${message}`) };
   }
 }

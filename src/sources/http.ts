@@ -35,15 +35,15 @@ export type HttpSettings = z.output<typeof httpSchema>;
 
 /** A number at a JSON path from any URL (GET). Numbers and decimal strings count; anything else is an error. */
 export class HttpSource implements Source {
-  readonly #settings: HttpSettings;
-  readonly #guard: GuardedRead;
-  readonly #target: HttpTarget;
+  private readonly settings: HttpSettings;
+  private readonly guard: GuardedRead;
+  private readonly target: HttpTarget;
 
   constructor(settings: HttpSettings, ctx: SourceContext) {
-    this.#settings = settings;
-    this.#target = httpTarget(settings.url, settings.headers, settings.followRedirects);
+    this.settings = settings;
+    this.target = httpTarget(settings.url, settings.headers, settings.followRedirects);
     const secrets = Object.values(settings.headers ?? {}).map((v) => v.replace(/^(Bearer|Basic)\s+/i, ''));
-    this.#guard = new GuardedRead({
+    this.guard = new GuardedRead({
       label: `http ${displayUrl(settings.url)}`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
@@ -53,9 +53,9 @@ export class HttpSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    const { path, counterPath } = this.#settings;
-    return this.#guard.run(signal, async (bounded) => {
-      const body = await getJson(this.#target, bounded);
+    const { path, counterPath } = this.settings;
+    return this.guard.run(signal, async (bounded) => {
+      const body = await getJson(this.target, bounded);
       const value = demandValue(atPath(body, path), `value at "${path}"`);
       if (counterPath === undefined) return { value };
       return { value, counter: demandValue(atPath(body, counterPath), `counter at "${counterPath}"`) };
@@ -63,6 +63,6 @@ export class HttpSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
+    this.guard.close();
   }
 }

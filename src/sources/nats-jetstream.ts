@@ -37,22 +37,22 @@ const CONSUMER_NOT_FOUND = 10014;
  * not acknowledged), from the consumer info the server keeps.
  */
 export class NatsJetstreamSource implements Source {
-  readonly #settings: NatsJetstreamSettings;
-  readonly #guard: GuardedRead;
-  readonly #conn: Reconnecting<Nats>;
+  private readonly settings: NatsJetstreamSettings;
+  private readonly guard: GuardedRead;
+  private readonly conn: Reconnecting<Nats>;
 
   constructor(settings: NatsJetstreamSettings, ctx: SourceContext) {
-    this.#settings = settings;
+    this.settings = settings;
     const redactor = Redactor.forUrls([settings.url]);
     const where = displayUrl(settings.url);
-    this.#guard = new GuardedRead({
+    this.guard = new GuardedRead({
       label: `nats-jetstream ${where} stream "${settings.stream}" consumer "${settings.consumer}"`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
       redactor,
       ...(settings.rate ? { rateWindowMs: settings.rateWindow } : {}),
     });
-    this.#conn = new Reconnecting<Nats>({
+    this.conn = new Reconnecting<Nats>({
       clock: ctx.clock,
       timeoutMs: settings.timeout,
       open: async () => {
@@ -75,7 +75,7 @@ export class NatsJetstreamSource implements Source {
               url: where,
               error: redactor.redact(errorMessage(error)),
             });
-          this.#conn.drop(nats);
+          this.conn.drop(nats);
         });
         return nats;
       },
@@ -84,9 +84,9 @@ export class NatsJetstreamSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    const { stream, consumer, rate } = this.#settings;
-    return this.#guard.run(signal, async (bounded) => {
-      const { jsm } = await this.#conn.get(bounded);
+    const { stream, consumer, rate } = this.settings;
+    return this.guard.run(signal, async (bounded) => {
+      const { jsm } = await this.conn.get(bounded);
       try {
         const [info, streamInfo] = await Promise.all([
           jsm.consumers.info(stream, consumer),
@@ -109,8 +109,8 @@ export class NatsJetstreamSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
-    await this.#conn.close();
+    this.guard.close();
+    await this.conn.close();
   }
 }
 

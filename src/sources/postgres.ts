@@ -40,26 +40,26 @@ const ROLE_RECHECK_MS = 5000;
  * does not contain a privileged role, so such a role is refused (postgres-privileges.ts).
  */
 export class PostgresSource implements Source {
-  readonly #settings: PostgresSettings;
-  readonly #guard: GuardedRead;
-  readonly #pool: Promise<Pool>;
-  readonly #clock: Clock;
+  private readonly settings: PostgresSettings;
+  private readonly guard: GuardedRead;
+  private readonly pool: Promise<Pool>;
+  private readonly clock: Clock;
   /** Each connection's role is checked once; a refused one again after a while, in case it was fixed. */
-  readonly #roleChecks = new WeakMap<PoolClient, { refusal: string | undefined; at: number }>();
+  private readonly roleChecks = new WeakMap<PoolClient, { refusal: string | undefined; at: number }>();
 
   constructor(settings: PostgresSettings, ctx: SourceContext) {
-    this.#settings = settings;
-    this.#clock = ctx.clock;
+    this.settings = settings;
+    this.clock = ctx.clock;
     const redactor = Redactor.forUrls([settings.url], [process.env.PGPASSWORD]);
     const where = displayUrl(settings.url);
-    this.#guard = new GuardedRead({
+    this.guard = new GuardedRead({
       label: `postgres ${where}`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
       redactor,
       ...(settings.rate ? { rateWindowMs: settings.rateWindow } : {}),
     });
-    this.#pool = import('pg').then(({ default: pg }) => {
+    this.pool = import('pg').then(({ default: pg }) => {
       const pool = new pg.Pool({
         connectionString: settings.url,
         max: 1,
@@ -82,13 +82,13 @@ export class PostgresSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    return this.#guard.run(signal, (bounded) => abortable(this.#query(), bounded));
+    return this.guard.run(signal, (bounded) => abortable(this.query(), bounded));
   }
 
   // Not cut short by the signal: the connection stays busy until the server answers (statement_timeout
   // bounds that), and only then goes back to the pool.
-  async #query(): Promise<{ value: number; counter?: number }> {
-    const client = await (await this.#pool).connect();
+  private async query(): Promise<{ value: number; counter?: number }> {
+    const client = await (await this.pool).connect();
     let broken: Error | undefined; // a connection that failed is destroyed, not returned to the pool
     // A connection that ends while checked out emits 'error' on the client, and the pool only listens to
     // idle ones: without this the process would crash on a server restart.
@@ -97,11 +97,11 @@ export class PostgresSource implements Source {
     };
     client.on('error', onError);
     try {
-      await this.#checkRole(client);
+      await this.checkRole(client);
       await client.query('BEGIN READ ONLY');
       let result: QueryResult<unknown[]>;
       try {
-        result = await client.query<unknown[]>(extendedArrayQuery(this.#settings.query));
+        result = await client.query<unknown[]>(extendedArrayQuery(this.settings.query));
       } catch (error) {
         if (isConnectionError(error)) broken = error as Error;
         throw explainPgError(error);
@@ -112,7 +112,7 @@ export class PostgresSource implements Source {
           });
         }
       }
-      return this.#sample(result);
+      return this.sample(result);
     } catch (error) {
       if (!broken && !(error instanceof PrivilegedRoleError) && isConnectionError(error)) {
         broken = error as Error;
@@ -124,37 +124,37 @@ export class PostgresSource implements Source {
     }
   }
 
-  async #checkRole(client: PoolClient): Promise<void> {
-    if (this.#settings.allowPrivileged) return;
-    const now = this.#clock.now();
-    let check = this.#roleChecks.get(client);
+  private async checkRole(client: PoolClient): Promise<void> {
+    if (this.settings.allowPrivileged) return;
+    const now = this.clock.now();
+    let check = this.roleChecks.get(client);
     if (!check || (check.refusal !== undefined && now - check.at >= ROLE_RECHECK_MS)) {
       check = { refusal: await privilegeRefusal(client), at: now };
-      this.#roleChecks.set(client, check);
+      this.roleChecks.set(client, check);
     }
     if (check.refusal !== undefined) throw new PrivilegedRoleError(check.refusal);
   }
 
-  #sample(result: QueryResult<unknown[]>): { value: number; counter?: number } {
+  private sample(result: QueryResult<unknown[]>): { value: number; counter?: number } {
     const rows = result.rows;
     if (rows.length === 0) throw new Error('query returned no rows (it must return one row)');
     if (rows.length > 1) throw new Error(`query returned ${rows.length} rows (it must return one row)`);
     const row = rows[0] as unknown[];
     const columns = result.fields.map((f) => f.name);
-    const wanted = this.#settings.rate ? 2 : 1;
+    const wanted = this.settings.rate ? 2 : 1;
     if (row.length < wanted) {
       throw new Error(
-        `query returned ${row.length} column(s); ${this.#settings.rate ? 'with rate it needs two: value, counter' : 'it needs one'}`,
+        `query returned ${row.length} column(s); ${this.settings.rate ? 'with rate it needs two: value, counter' : 'it needs one'}`,
       );
     }
     const value = demandValue(row[0], `column "${columns[0]}"`);
-    if (!this.#settings.rate) return { value };
+    if (!this.settings.rate) return { value };
     return { value, counter: demandValue(row[1], `column "${columns[1]}"`) };
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
-    await (await this.#pool).end();
+    this.guard.close();
+    await (await this.pool).end();
   }
 }
 

@@ -29,15 +29,15 @@ export type PrometheusSettings = z.output<typeof prometheusSchema>;
  * the service down exactly when nobody can see it.
  */
 export class PrometheusSource implements Source {
-  readonly #settings: PrometheusSettings;
-  readonly #guard: GuardedRead;
+  private readonly settings: PrometheusSettings;
+  private readonly guard: GuardedRead;
 
   constructor(settings: PrometheusSettings, ctx: SourceContext) {
-    this.#settings = settings;
+    this.settings = settings;
     const secrets = Object.entries(settings.headers ?? {}).map(([, v]) =>
       v.replace(/^(Bearer|Basic)\s+/i, ''),
     );
-    this.#guard = new GuardedRead({
+    this.guard = new GuardedRead({
       label: `prometheus ${displayUrl(settings.url)}`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
@@ -46,18 +46,18 @@ export class PrometheusSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    const { query, rateQuery } = this.#settings;
-    return this.#guard.run(signal, async (bounded) => {
+    const { query, rateQuery } = this.settings;
+    return this.guard.run(signal, async (bounded) => {
       const [value, rate] = await Promise.all([
-        this.#instant(query, bounded),
-        rateQuery === undefined ? undefined : this.#instant(rateQuery, bounded),
+        this.instant(query, bounded),
+        rateQuery === undefined ? undefined : this.instant(rateQuery, bounded),
       ]);
       return rate === undefined ? { value } : { value, rate };
     });
   }
 
-  async #instant(promql: string, signal: AbortSignal): Promise<number> {
-    const target = this.#target(promql);
+  private async instant(promql: string, signal: AbortSignal): Promise<number> {
+    const target = this.target(promql);
     const body = (await getJson(target, signal, (status, json) => {
       const error = (json as { error?: unknown; errorType?: unknown } | undefined)?.error;
       if (typeof error === 'string') {
@@ -89,16 +89,16 @@ export class PrometheusSource implements Source {
     return demandValue(sample, `${where} result`);
   }
 
-  #target(promql: string): HttpTarget {
-    const base = new URL(this.#settings.url);
+  private target(promql: string): HttpTarget {
+    const base = new URL(this.settings.url);
     base.pathname = `${base.pathname.replace(/\/$/, '')}/api/v1/query`;
     base.searchParams.set('query', promql);
     // The server stops evaluating when the client has given up anyway.
-    base.searchParams.set('timeout', `${Math.max(1, Math.floor(this.#settings.timeout / 1000))}s`);
-    return httpTarget(base.toString(), this.#settings.headers, this.#settings.followRedirects);
+    base.searchParams.set('timeout', `${Math.max(1, Math.floor(this.settings.timeout / 1000))}s`);
+    return httpTarget(base.toString(), this.settings.headers, this.settings.followRedirects);
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
+    this.guard.close();
   }
 }

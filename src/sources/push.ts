@@ -11,13 +11,13 @@ export type PushSettings = z.output<typeof pushSchema>;
 
 /** Holds the last value pushed from outside (the HTTP API's POST /api/services/NAME/demand). */
 export class PushSource implements Source {
-  readonly #maxAgeMs: number;
-  readonly #clock: Clock;
-  #last: { value: number; at: number } | undefined;
+  private readonly maxAgeMs: number;
+  private readonly clock: Clock;
+  private last: { value: number; at: number } | undefined;
 
   constructor(settings: PushSettings, clock: Clock) {
-    this.#maxAgeMs = settings.maxAge;
-    this.#clock = clock;
+    this.maxAgeMs = settings.maxAge;
+    this.clock = clock;
   }
 
   /** Records a new value; throws a RangeError for anything but a finite number ≥ 0. */
@@ -25,18 +25,18 @@ export class PushSource implements Source {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new RangeError(`demand must be a finite number ≥ 0, got ${describe(value)}`);
     }
-    this.#last = { value, at: this.#clock.now() };
+    this.last = { value, at: this.clock.now() };
   }
 
   async read(_signal?: AbortSignal): Promise<SourceResult> {
-    const now = this.#clock.now();
-    if (!this.#last) return { ok: false, error: 'no value pushed yet' };
-    const age = now - this.#last.at;
-    if (age > this.#maxAgeMs) {
+    const now = this.clock.now();
+    if (!this.last) return { ok: false, error: 'no value pushed yet' };
+    const age = now - this.last.at;
+    if (age > this.maxAgeMs) {
       const seconds = Math.round(age / 100) / 10;
-      return { ok: false, error: `last value is ${seconds}s old (maxAge ${formatDuration(this.#maxAgeMs)})` };
+      return { ok: false, error: `last value is ${seconds}s old (maxAge ${formatDuration(this.maxAgeMs)})` };
     }
-    return { ok: true, reading: { value: this.#last.value, at: now } };
+    return { ok: true, reading: { value: this.last.value, at: now } };
   }
 
   async close(): Promise<void> {}

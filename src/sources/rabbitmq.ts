@@ -49,15 +49,15 @@ interface Amqp {
  * which RabbitMQ refreshes every 5 s by default (collect_statistics_interval).
  */
 export class RabbitmqSource implements Source {
-  readonly #settings: RabbitmqSettings;
-  readonly #guard: GuardedRead;
-  readonly #amqp: Reconnecting<Amqp> | undefined;
-  readonly #api: HttpTarget | undefined;
+  private readonly settings: RabbitmqSettings;
+  private readonly guard: GuardedRead;
+  private readonly amqp: Reconnecting<Amqp> | undefined;
+  private readonly api: HttpTarget | undefined;
 
   constructor(settings: RabbitmqSettings, ctx: SourceContext) {
-    this.#settings = settings;
+    this.settings = settings;
     const redactor = Redactor.forUrls([settings.url, settings.management]);
-    this.#guard = new GuardedRead({
+    this.guard = new GuardedRead({
       label: `rabbitmq ${displayUrl(settings.management ?? settings.url)} queue "${settings.queue}"`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
@@ -65,11 +65,11 @@ export class RabbitmqSource implements Source {
       ...(settings.rate ? { rateWindowMs: settings.rateWindow } : {}),
     });
     if (settings.management) {
-      this.#api = managementTarget(settings.management, settings.url, vhostOf(settings.url), settings.queue);
+      this.api = managementTarget(settings.management, settings.url, vhostOf(settings.url), settings.queue);
       return;
     }
     const where = displayUrl(settings.url);
-    this.#amqp = new Reconnecting<Amqp>({
+    this.amqp = new Reconnecting<Amqp>({
       clock: ctx.clock,
       timeoutMs: settings.timeout,
       open: async () => {
@@ -82,7 +82,7 @@ export class RabbitmqSource implements Source {
               url: where,
               error: redactor.redact(errorMessage(error)),
             });
-          this.#amqp?.drop(amqp);
+          this.amqp?.drop(amqp);
         };
         model.on('error', broken);
         model.on('close', broken);
@@ -96,13 +96,11 @@ export class RabbitmqSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    return this.#guard.run(signal, (bounded) =>
-      this.#api ? this.#readApi(bounded) : this.#readAmqp(bounded),
-    );
+    return this.guard.run(signal, (bounded) => (this.api ? this.readApi(bounded) : this.readAmqp(bounded)));
   }
 
-  async #readAmqp(signal: AbortSignal): Promise<Sample> {
-    const amqp = await (this.#amqp as Reconnecting<Amqp>).get(signal);
+  private async readAmqp(signal: AbortSignal): Promise<Sample> {
+    const amqp = await (this.amqp as Reconnecting<Amqp>).get(signal);
     let channel = amqp.channel;
     if (!channel) {
       const opened = await amqp.model.createChannel();
@@ -115,22 +113,22 @@ export class RabbitmqSource implements Source {
       channel = opened;
     }
     try {
-      const ok = await channel.checkQueue(this.#settings.queue);
+      const ok = await channel.checkQueue(this.settings.queue);
       return { value: demandValue(ok.messageCount, 'message count') };
     } catch (error) {
       const message = errorMessage(error);
       if (/404|NOT_FOUND/.test(message)) {
-        throw new Error(`queue not found in vhost "${vhostOf(this.#settings.url)}"`);
+        throw new Error(`queue not found in vhost "${vhostOf(this.settings.url)}"`);
       }
       throw error;
     }
   }
 
-  async #readApi(signal: AbortSignal): Promise<Sample> {
-    const api = this.#api as HttpTarget;
+  private async readApi(signal: AbortSignal): Promise<Sample> {
+    const api = this.api as HttpTarget;
     const body = await getJson(api, signal, (status) => {
       if (status === 404)
-        return `queue not found in vhost "${vhostOf(this.#settings.url)}" (management API: 404)`;
+        return `queue not found in vhost "${vhostOf(this.settings.url)}" (management API: 404)`;
       if (status === 401) return 'management API refused the credentials (401)';
       return undefined;
     });
@@ -140,14 +138,14 @@ export class RabbitmqSource implements Source {
     const value =
       demandValue(queue.messages_ready, 'messages_ready') +
       demandValue(queue.messages_unacknowledged, 'messages_unacknowledged');
-    if (!this.#settings.rate) return { value };
+    if (!this.settings.rate) return { value };
     const stats = (queue.message_stats ?? {}) as Record<string, unknown>;
     return { value, counter: demandValue(stats.publish ?? 0, 'message_stats.publish') };
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
-    await this.#amqp?.close();
+    this.guard.close();
+    await this.amqp?.close();
   }
 }
 

@@ -37,21 +37,21 @@ type WalkSettings = Pick<RandomSettings, 'seed' | 'min' | 'max' | 'step' | 'star
 
 /** The walk's state after some number of moves; advancing it is the only way it changes. */
 class Walk {
-  readonly #next: () => number;
-  readonly #s: WalkSettings;
+  private readonly next: () => number;
+  private readonly s: WalkSettings;
   value: number;
   moves = 0;
 
   constructor(s: WalkSettings) {
-    this.#s = s;
-    this.#next = mulberry32(s.seed);
+    this.s = s;
+    this.next = mulberry32(s.seed);
     this.value = s.start ?? Math.floor((s.min + s.max) / 2);
   }
 
   advanceTo(moves: number): void {
-    const { min, max, step } = this.#s;
+    const { min, max, step } = this.s;
     for (; this.moves < moves; this.moves++) {
-      const delta = Math.floor(this.#next() * (2 * step + 1)) - step; // uniform integer in [-step, step]
+      const delta = Math.floor(this.next() * (2 * step + 1)) - step; // uniform integer in [-step, step]
       this.value = Math.min(max, Math.max(min, this.value + delta));
     }
   }
@@ -70,24 +70,24 @@ export function randomWalk(settings: WalkSettings, moves: number): number {
  * so the value depends only on the seed and the clock, not on how often it is read.
  */
 export class RandomSource implements Source {
-  readonly #settings: RandomSettings;
-  readonly #clock: Clock;
-  readonly #createdAt: number;
-  #walk: Walk;
+  private readonly settings: RandomSettings;
+  private readonly clock: Clock;
+  private readonly createdAt: number;
+  private walk: Walk;
 
   constructor(settings: RandomSettings, clock: Clock) {
-    this.#settings = settings;
-    this.#clock = clock;
-    this.#createdAt = clock.now();
-    this.#walk = new Walk(settings);
+    this.settings = settings;
+    this.clock = clock;
+    this.createdAt = clock.now();
+    this.walk = new Walk(settings);
   }
 
   async read(_signal?: AbortSignal): Promise<SourceResult> {
-    const now = this.#clock.now();
-    const moves = Math.max(0, Math.floor((now - this.#createdAt) / this.#settings.every));
-    if (moves < this.#walk.moves) this.#walk = new Walk(this.#settings); // the clock went back: replay
-    this.#walk.advanceTo(moves);
-    return { ok: true, reading: { value: this.#walk.value, at: now } };
+    const now = this.clock.now();
+    const moves = Math.max(0, Math.floor((now - this.createdAt) / this.settings.every));
+    if (moves < this.walk.moves) this.walk = new Walk(this.settings); // the clock went back: replay
+    this.walk.advanceTo(moves);
+    return { ok: true, reading: { value: this.walk.value, at: now } };
   }
 
   async close(): Promise<void> {}

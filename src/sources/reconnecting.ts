@@ -21,73 +21,73 @@ export interface ReconnectingOptions<T> {
  * not one per tick per source, and reads meanwhile fail at once with the last error.
  */
 export class Reconnecting<T> {
-  readonly #opts: ReconnectingOptions<T>;
-  #current: T | undefined;
-  #opening: Promise<T> | undefined;
-  #failures = 0;
-  #retryAt = 0;
-  #lastError = '';
-  #closed = false;
+  private readonly opts: ReconnectingOptions<T>;
+  private current: T | undefined;
+  private opening: Promise<T> | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError = '';
+  private closed = false;
 
   constructor(options: ReconnectingOptions<T>) {
-    this.#opts = options;
+    this.opts = options;
   }
 
   /** The open connection, opening one if needed; rejects when the signal aborts first. */
   async get(signal: AbortSignal): Promise<T> {
-    if (this.#closed) throw new Error('source is closed');
-    if (this.#current !== undefined) return this.#current;
-    if (!this.#opening) {
-      const wait = this.#retryAt - this.#opts.clock.now();
-      if (wait > 0) throw new Error(`${this.#lastError} (reconnecting in ${Math.ceil(wait)}ms)`);
-      this.#opening = this.#attempt();
+    if (this.closed) throw new Error('source is closed');
+    if (this.current !== undefined) return this.current;
+    if (!this.opening) {
+      const wait = this.retryAt - this.opts.clock.now();
+      if (wait > 0) throw new Error(`${this.lastError} (reconnecting in ${Math.ceil(wait)}ms)`);
+      this.opening = this.attempt();
     }
-    return abortable(this.#opening, signal);
+    return abortable(this.opening, signal);
   }
 
   /** Forgets a broken connection (if it is still the current one) and disposes of it. */
   drop(connection: T): void {
-    if (this.#current !== connection) return;
-    this.#current = undefined;
-    this.#opts.dispose(connection).catch(() => {});
+    if (this.current !== connection) return;
+    this.current = undefined;
+    this.opts.dispose(connection).catch(() => {});
   }
 
   get connected(): boolean {
-    return this.#current !== undefined;
+    return this.current !== undefined;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const current = this.#current;
-    this.#current = undefined;
-    if (current !== undefined) await this.#opts.dispose(current).catch(() => {});
-    // An attempt still in flight is not awaited: #attempt disposes of its connection when it lands.
+    this.closed = true;
+    const current = this.current;
+    this.current = undefined;
+    if (current !== undefined) await this.opts.dispose(current).catch(() => {});
+    // An attempt still in flight is not awaited: attempt() disposes of its connection when it lands.
   }
 
-  async #attempt(): Promise<T> {
-    const { open, dispose, clock, initialDelayMs = 100, maxDelayMs = 2000 } = this.#opts;
+  private async attempt(): Promise<T> {
+    const { open, dispose, clock, initialDelayMs = 100, maxDelayMs = 2000 } = this.opts;
     const attempt = open();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no connection within ${this.#opts.timeoutMs}ms`)),
-        this.#opts.timeoutMs,
+        () => reject(new Error(`no connection within ${this.opts.timeoutMs}ms`)),
+        this.opts.timeoutMs,
       );
     });
     try {
       const connection = await Promise.race([attempt, timeout]);
-      if (this.#closed) {
+      if (this.closed) {
         await dispose(connection).catch(() => {});
         throw new Error('source is closed');
       }
-      this.#current = connection;
-      this.#failures = 0;
-      this.#retryAt = 0;
+      this.current = connection;
+      this.failures = 0;
+      this.retryAt = 0;
       return connection;
     } catch (error) {
-      this.#lastError = errorMessage(error);
-      this.#retryAt = clock.now() + Math.min(maxDelayMs, initialDelayMs * 2 ** this.#failures);
-      this.#failures++;
+      this.lastError = errorMessage(error);
+      this.retryAt = clock.now() + Math.min(maxDelayMs, initialDelayMs * 2 ** this.failures);
+      this.failures++;
       // An attempt that lost the race may still connect: close what it opens.
       attempt.then(
         (late) => dispose(late).catch(() => {}),
@@ -96,7 +96,7 @@ export class Reconnecting<T> {
       throw error;
     } finally {
       clearTimeout(timer);
-      this.#opening = undefined;
+      this.opening = undefined;
     }
   }
 }

@@ -3,7 +3,7 @@
  * (or a part of it) in their errors, so every message a source reports passes through redact().
  */
 export class Redactor {
-  readonly #secrets: string[];
+  private readonly secrets: string[];
 
   /** Secrets shorter than 3 characters are ignored: masking them would mangle ordinary words. */
   constructor(secrets: Iterable<string | undefined>) {
@@ -20,7 +20,7 @@ export class Redactor {
       }
     }
     // Longest first, so a secret that contains another is masked whole.
-    this.#secrets = [...found].sort((a, b) => b.length - a.length);
+    this.secrets = [...found].sort((a, b) => b.length - a.length);
   }
 
   /** The secrets a URL carries: its password and, when there is a password, the whole userinfo. */
@@ -42,7 +42,7 @@ export class Redactor {
 
   redact(text: string): string {
     let out = text;
-    for (const s of this.#secrets) out = out.split(s).join('***');
+    for (const s of this.secrets) out = out.split(s).join('***');
     return out;
   }
 }

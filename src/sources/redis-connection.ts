@@ -12,13 +12,13 @@ import { displayUrl, type Redactor } from './redact.js';
  * reports the outage rather than piling up commands that would all run when the server returns.
  */
 export class RedisConnection {
-  readonly #client: Promise<Redis>;
-  #lastError: string | undefined;
-  #everReady = false;
+  private readonly client: Promise<Redis>;
+  private lastError: string | undefined;
+  private everReady = false;
 
   constructor(url: string, timeoutMs: number, logger: Logger, redactor: Redactor) {
     const where = displayUrl(url);
-    this.#client = import('ioredis').then(({ Redis }) => {
+    this.client = import('ioredis').then(({ Redis }) => {
       const client = new Redis(url, {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
@@ -31,14 +31,14 @@ export class RedisConnection {
       // Without an error listener ioredis would throw the error out of the event loop.
       client.on('error', (error: unknown) => {
         const message = redactor.redact(errorMessage(error));
-        if (message !== this.#lastError)
+        if (message !== this.lastError)
           logger.log('debug', 'redis connection error', { url: where, error: message });
-        this.#lastError = message;
+        this.lastError = message;
       });
       client.on('ready', () => {
-        this.#lastError = undefined;
-        if (this.#everReady) logger.log('info', 'redis reconnected', { url: where });
-        this.#everReady = true;
+        this.lastError = undefined;
+        if (this.everReady) logger.log('info', 'redis reconnected', { url: where });
+        this.everReady = true;
       });
       return client;
     });
@@ -46,20 +46,20 @@ export class RedisConnection {
 
   /** Runs one command batch if connected; fails at once if not, with the reason. */
   async run<T>(signal: AbortSignal, commands: (client: Redis) => Promise<T>): Promise<T> {
-    const client = await abortable(this.#client, signal);
-    if (client.status !== 'ready' && this.#lastError === undefined && !this.#everReady) {
+    const client = await abortable(this.client, signal);
+    if (client.status !== 'ready' && this.lastError === undefined && !this.everReady) {
       // The first connection is still being made (the first tick comes right after start): wait for it.
       await abortable(once(client, 'ready'), signal).catch(() => {});
     }
     const status = client.status;
     if (status !== 'ready') {
-      throw new Error(`not connected (${this.#lastError ?? status}); reconnecting`);
+      throw new Error(`not connected (${this.lastError ?? status}); reconnecting`);
     }
     return abortable(commands(client), signal);
   }
 
   async close(): Promise<void> {
-    (await this.#client).disconnect(false);
+    (await this.client).disconnect(false);
   }
 }
 

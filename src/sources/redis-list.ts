@@ -23,15 +23,15 @@ export type RedisListSettings = z.output<typeof redisListSchema>;
 
 /** The length of a Redis list (LLEN): the jobs waiting in a queue. A missing key is an empty list. */
 export class RedisListSource implements Source {
-  readonly #settings: RedisListSettings;
-  readonly #redis: RedisConnection;
-  readonly #guard: GuardedRead;
+  private readonly settings: RedisListSettings;
+  private readonly redis: RedisConnection;
+  private readonly guard: GuardedRead;
 
   constructor(settings: RedisListSettings, ctx: SourceContext) {
-    this.#settings = settings;
+    this.settings = settings;
     const redactor = Redactor.forUrls([settings.url]);
-    this.#redis = new RedisConnection(settings.url, settings.timeout, ctx.logger, redactor);
-    this.#guard = new GuardedRead({
+    this.redis = new RedisConnection(settings.url, settings.timeout, ctx.logger, redactor);
+    this.guard = new GuardedRead({
       label: `redis-list ${displayUrl(settings.url)} key "${settings.key}"`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
@@ -41,9 +41,9 @@ export class RedisListSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    const { key, counterKey } = this.#settings;
-    return this.#guard.run(signal, (bounded) =>
-      this.#redis.run(bounded, async (client) => {
+    const { key, counterKey } = this.settings;
+    return this.guard.run(signal, (bounded) =>
+      this.redis.run(bounded, async (client) => {
         const [length, counter] = await Promise.all([
           client
             .llen(key)
@@ -59,7 +59,7 @@ export class RedisListSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
-    await this.#redis.close();
+    this.guard.close();
+    await this.redis.close();
   }
 }

@@ -24,15 +24,15 @@ export type RedisStreamSettings = z.output<typeof redisStreamSchema>;
  * pending entries (delivered, not yet acknowledged). Needs Redis 7 (XINFO GROUPS reports lag since 7.0).
  */
 export class RedisStreamSource implements Source {
-  readonly #settings: RedisStreamSettings;
-  readonly #redis: RedisConnection;
-  readonly #guard: GuardedRead;
+  private readonly settings: RedisStreamSettings;
+  private readonly redis: RedisConnection;
+  private readonly guard: GuardedRead;
 
   constructor(settings: RedisStreamSettings, ctx: SourceContext) {
-    this.#settings = settings;
+    this.settings = settings;
     const redactor = Redactor.forUrls([settings.url]);
-    this.#redis = new RedisConnection(settings.url, settings.timeout, ctx.logger, redactor);
-    this.#guard = new GuardedRead({
+    this.redis = new RedisConnection(settings.url, settings.timeout, ctx.logger, redactor);
+    this.guard = new GuardedRead({
       label: `redis-stream ${displayUrl(settings.url)} stream "${settings.stream}" group "${settings.group}"`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
@@ -42,10 +42,10 @@ export class RedisStreamSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    const { stream, group, rate } = this.#settings;
+    const { stream, group, rate } = this.settings;
     const explain = (error: unknown) => Promise.reject(explainRedisError(error, `stream "${stream}"`));
-    return this.#guard.run(signal, (bounded) =>
-      this.#redis.run(bounded, async (client) => {
+    return this.guard.run(signal, (bounded) =>
+      this.redis.run(bounded, async (client) => {
         const [groups, info] = await Promise.all([
           client.xinfo('GROUPS', stream).catch(explain),
           rate ? client.xinfo('STREAM', stream).catch(explain) : undefined,
@@ -73,7 +73,7 @@ export class RedisStreamSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
-    await this.#redis.close();
+    this.guard.close();
+    await this.redis.close();
   }
 }

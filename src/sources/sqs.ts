@@ -53,16 +53,16 @@ const DELAYED = 'ApproximateNumberOfMessagesDelayed';
  * The AWS SDK is large, so it is loaded only when an sqs source is built.
  */
 export class SqsSource implements Source {
-  readonly #settings: SqsSettings;
-  readonly #guard: GuardedRead;
-  readonly #client: SQSClient;
-  readonly #get: GetAttributes;
+  private readonly settings: SqsSettings;
+  private readonly guard: GuardedRead;
+  private readonly client: SQSClient;
+  private readonly get: GetAttributes;
 
   private constructor(settings: SqsSettings, ctx: SourceContext, client: SQSClient, get: GetAttributes) {
-    this.#settings = settings;
-    this.#client = client;
-    this.#get = get;
-    this.#guard = new GuardedRead({
+    this.settings = settings;
+    this.client = client;
+    this.get = get;
+    this.guard = new GuardedRead({
       label: `sqs ${displayUrl(settings.queueUrl)}`,
       timeoutMs: settings.timeout,
       clock: ctx.clock,
@@ -113,12 +113,12 @@ export class SqsSource implements Source {
   }
 
   read(signal: AbortSignal): Promise<SourceResult> {
-    const { inFlight, delayed } = this.#settings;
+    const { inFlight, delayed } = this.settings;
     const names = [VISIBLE, ...(inFlight ? [IN_FLIGHT] : []), ...(delayed ? [DELAYED] : [])];
-    return this.#guard.run(signal, async (bounded) => {
+    return this.guard.run(signal, async (bounded) => {
       let output: { Attributes?: Partial<Record<string, string>> };
       try {
-        output = await this.#get(names, bounded);
+        output = await this.get(names, bounded);
       } catch (error) {
         if (bounded.aborted && bounded.reason instanceof Error) throw bounded.reason;
         const name = (error as { name?: string }).name ?? '';
@@ -132,8 +132,8 @@ export class SqsSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.#guard.close();
-    this.#client.destroy();
+    this.guard.close();
+    this.client.destroy();
   }
 }
 

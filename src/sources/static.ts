@@ -9,16 +9,16 @@ export type StaticSettings = z.output<typeof staticSchema>;
 
 /** Always the same value: for tests, demos, and pinning a service's demand by hand. */
 export class StaticSource implements Source {
-  readonly #value: number;
-  readonly #clock: Clock;
+  private readonly value: number;
+  private readonly clock: Clock;
 
   constructor(settings: StaticSettings, clock: Clock) {
-    this.#value = settings.value;
-    this.#clock = clock;
+    this.value = settings.value;
+    this.clock = clock;
   }
 
   async read(_signal?: AbortSignal): Promise<SourceResult> {
-    return { ok: true, reading: { value: this.#value, at: this.#clock.now() } };
+    return { ok: true, reading: { value: this.value, at: this.clock.now() } };
   }
 
   async close(): Promise<void> {}

@@ -147,11 +147,11 @@ export interface ReplayOptions {
  * value = the interval's demand; rate = arrivals per real second (demand / step × timeScale).
  */
 export class TraceSource implements Source {
-  readonly #series: TraceSeries;
-  readonly #step: number;
-  readonly #options: ReplayOptions;
-  readonly #clock: Clock;
-  readonly #createdAt: number;
+  private readonly series: TraceSeries;
+  private readonly step: number;
+  private readonly options: ReplayOptions;
+  private readonly clock: Clock;
+  private readonly createdAt: number;
 
   /** Throws a RangeError if the trace has no such service. */
   constructor(trace: Trace, options: ReplayOptions, clock: Clock) {
@@ -161,11 +161,11 @@ export class TraceSource implements Source {
         `unknown service "${options.service}" (services: ${[...trace.services.keys()].join(', ')})`,
       );
     }
-    this.#series = series;
-    this.#step = trace.step;
-    this.#options = options;
-    this.#clock = clock;
-    this.#createdAt = clock.now();
+    this.series = series;
+    this.step = trace.step;
+    this.options = options;
+    this.clock = clock;
+    this.createdAt = clock.now();
   }
 
   /**
@@ -195,18 +195,18 @@ export class TraceSource implements Source {
   }
 
   async read(_signal?: AbortSignal): Promise<SourceResult> {
-    const now = this.#clock.now();
-    const { timeScale, loop } = this.#options;
-    const traceSeconds = (Math.max(0, now - this.#createdAt) / 1000) * timeScale;
-    const count = this.#series.demand.length;
+    const now = this.clock.now();
+    const { timeScale, loop } = this.options;
+    const traceSeconds = (Math.max(0, now - this.createdAt) / 1000) * timeScale;
+    const count = this.series.demand.length;
     // The epsilon keeps exact interval boundaries from landing one interval early through rounding.
-    let index = Math.floor(traceSeconds / this.#step + 1e-9);
+    let index = Math.floor(traceSeconds / this.step + 1e-9);
     if (index >= count) {
-      if (!loop) return { ok: false, error: `trace ended (${count * this.#step} s of trace time)` };
+      if (!loop) return { ok: false, error: `trace ended (${count * this.step} s of trace time)` };
       index %= count;
     }
-    const demand = this.#series.demand[index] ?? 0;
-    return { ok: true, reading: { value: demand, rate: (demand / this.#step) * timeScale, at: now } };
+    const demand = this.series.demand[index] ?? 0;
+    return { ok: true, reading: { value: demand, rate: (demand / this.step) * timeScale, at: now } };
   }
 
   async close(): Promise<void> {}
