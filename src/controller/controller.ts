@@ -12,7 +12,6 @@ import {
 } from '../planner/index.js';
 import { Backoff } from './backoff.js';
 import { CallLedger } from './call-ledger.js';
-import { UnknownServiceError } from './errors.js';
 import { EventLog, isPreemption } from './event-log.js';
 import {
   type ControllerMetrics,
@@ -24,7 +23,8 @@ import {
 import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
 import { type Listener, Reporter } from './reporter.js';
 import { ScaleExecutor } from './scale-executor.js';
-import { applyChange, describeChange, type ServiceChange } from './service-change.js';
+import { ServiceBook } from './service-book.js';
+import { describeChange, type ServiceChange } from './service-change.js';
 import { SourceReader } from './source-reader.js';
 import { TerminalHolds } from './terminal-holds.js';
 import { within } from './within.js';
@@ -119,12 +119,8 @@ export class Controller {
   private readonly loop = new AbortController();
   private unwatch: (() => void) | undefined;
   private running: Promise<void> | undefined;
-  /** The configured policies with the changes made at run time, in config order. */
-  private policies: ServicePolicy[];
-  /** What the planner sees: policies, with paused services pinned (min = max) to their frozen count. */
-  private effective: readonly ServicePolicy[];
-  /** Paused services and the replica count each is frozen at. */
-  private readonly paused = new Map<string, number>();
+  /** The services with their run-time changes, and the list the planner sees. */
+  private readonly book: ServiceBook;
   /** Since when each service has not been running its desired count (for time-to-desired). */
   private readonly unsettled = new Map<string, number>();
   /**
@@ -148,8 +144,6 @@ export class Controller {
   readonly log: EventLog;
   /** Events and problems. */
   private readonly reporter: Reporter;
-  /** The configured service names: anything else the back-end reports is a removed service. */
-  private readonly names: ReadonlySet<string>;
   /** Removed services already told about (once each, until they are gone). */
   private readonly removedTold = new Set<string>();
   /** Services whose last call failed with a TerminalError: not called again until something changes. */
@@ -160,9 +154,7 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.opts = options;
-    this.policies = [...options.services];
-    this.names = new Set(options.services.map((s) => s.name));
-    this.effective = options.services;
+    this.book = new ServiceBook(options.services);
     for (const s of options.services) this.perService.set(s.name, newServiceMetrics());
     this.timer = options.timer ?? (() => performance.now());
     this.freezing = options.scheduler.freezes === true;
@@ -242,12 +234,12 @@ export class Controller {
     // Replicas of removed services go too, unless the user keeps them: then they are not waited for.
     const keep = this.opts.keepRemoved === true;
     if (!keep) {
-      for (const r of removedServices(this.observed, this.names)) {
+      for (const r of removedServices(this.observed, this.book.names)) {
         if (r.active > 0)
           await this.executor.call(r.name, 0, 'stopping everything on exit', false, r.active, frozen);
       }
     }
-    const counted = (name: string) => !keep || this.names.has(name);
+    const counted = (name: string) => !keep || this.book.names.has(name);
     while (clock.now() < deadline) {
       const seen = await within(
         clock,
@@ -268,7 +260,7 @@ export class Controller {
   snapshot(): ControllerSnapshot {
     const planned = new Map(this.lastPlan?.services.map((s) => [s.name, s]));
     let used = 0;
-    const services = this.policies.map((s): ServiceStatus => {
+    const services = this.book.all.map((s): ServiceStatus => {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
       const p = planned.get(s.name);
       used += occupying(o);
@@ -287,12 +279,12 @@ export class Controller {
         ...(p?.error === undefined ? {} : { error: p.error }),
         ...(this.freezing ? { warm: o.frozen ?? 0 } : {}),
         ...this.scaleErrorOf(s.name),
-        ...(this.paused.has(s.name) ? { paused: true as const } : {}),
+        ...(this.book.isPaused(s.name) ? { paused: true as const } : {}),
       };
     });
     const { capacity } = this.opts;
     const schedulerError = this.reporter.problemOf('scheduler');
-    const removed = removedServices(this.observed, this.names);
+    const removed = removedServices(this.observed, this.book.names);
     for (const r of removed) used += r.holding;
     return {
       time: new Date(this.wall()).toISOString(),
@@ -320,12 +312,12 @@ export class Controller {
     const observation = await this.observe();
     if (!observation) return undefined;
     const observed = observation.map;
-    const kept = this.opts.keepRemoved ? removedServices(observed, this.names) : [];
+    const kept = this.opts.keepRemoved ? removedServices(observed, this.book.names) : [];
     const result = plan(
       {
         now: clock.now(),
         capacity: capacityLeft(capacity, kept),
-        services: this.effective,
+        services: this.book.effective,
         readings: this.reader.latest,
         observed,
       },
@@ -345,11 +337,7 @@ export class Controller {
    * not; UnknownServiceError for a name not configured). The next plan uses it.
    */
   update(service: string, change: ServiceChange): ServiceStatus {
-    const i = this.indexOf(service);
-    const before = this.policies[i] as ServicePolicy;
-    const after = applyChange(before, change);
-    this.policies = this.policies.with(i, after);
-    this.refreshEffective();
+    const { before, after } = this.book.update(service, change);
     this.releaseHold(service, 'its settings changed');
     const what = describeChange(before, after);
     this.opts.logger.log('info', `changed ${service}: ${what}`);
@@ -362,12 +350,9 @@ export class Controller {
    * scaled up nor down, nor preempted, until resumed. Its min and max still bound the frozen count.
    */
   pause(service: string): ServiceStatus {
-    this.indexOf(service);
-    if (!this.paused.has(service)) {
-      const o = this.observed.get(service) ?? NONE_OBSERVED;
-      const count = o.running + o.starting;
-      this.paused.set(service, count);
-      this.refreshEffective();
+    const o = this.observed.get(service) ?? NONE_OBSERVED;
+    const count = o.running + o.starting;
+    if (this.book.pause(service, count)) {
       this.opts.logger.log('info', `paused ${service} at ${count} replicas`);
       this.reporter.emitLive({
         kind: 'change',
@@ -380,9 +365,7 @@ export class Controller {
 
   /** Lets the planner scale a paused service again. */
   resume(service: string): ServiceStatus {
-    this.indexOf(service);
-    if (this.paused.delete(service)) {
-      this.refreshEffective();
+    if (this.book.resume(service)) {
       this.releaseHold(service, 'it was resumed');
       this.opts.logger.log('info', `resumed ${service}`);
       this.reporter.emitLive({ kind: 'change', service, message: `resumed ${service}` });
@@ -400,24 +383,8 @@ export class Controller {
     return message === undefined ? {} : { scaleError: message };
   }
 
-  private indexOf(service: string): number {
-    const i = this.policies.findIndex((s) => s.name === service);
-    if (i < 0) throw new UnknownServiceError(service);
-    return i;
-  }
-
   private status(service: string): ServiceStatus {
     return this.snapshot().services.find((s) => s.name === service) as ServiceStatus;
-  }
-
-  /** A new list (the planner sorts each list once, by identity), with paused services pinned. */
-  private refreshEffective(): void {
-    this.effective = this.policies.map((s) => {
-      const frozen = this.paused.get(s.name);
-      if (frozen === undefined) return s;
-      const count = Math.min(s.max, Math.max(s.min, frozen));
-      return { ...s, min: count, max: count };
-    });
   }
 
   /** Starts or stops each service's time-to-desired clock. */
@@ -589,7 +556,7 @@ export class Controller {
     const observed = observation.map;
     const now = this.opts.clock.now();
     const desired = new Map(current.services.map((s) => [s.name, s]));
-    const items: FrozenAdmitService[] = this.effective.map((s) => {
+    const items: FrozenAdmitService[] = this.book.effective.map((s) => {
       const seen = this.ledger.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
       // A service that does not freeze (no warm pool, preempt: stop) leaves frozen replicas it may have (a
       // pool from an earlier config, a `kill -STOP` from someone) as they are: they count in full, as if
@@ -629,13 +596,13 @@ export class Controller {
         ...(held === undefined ? {} : { inFlight: { replicas: held, frozen: heldFrozen ?? pool } }),
       } satisfies FrozenAdmitService;
     });
-    const removed = removedServices(observed, this.names);
+    const removed = removedServices(observed, this.book.names);
     for (const r of removed) items.push(removedAdmission(r));
     const admitted = new Map<string, { replicas: number; frozen?: number }>();
     // Without a service that freezes, the plain admission does the same (its frozen replicas, if any, count
     // in full as stopping) for less.
-    if (this.effective.some((s) => this.freezes(s))) {
-      const policies = new Map(this.effective.map((s) => [s.name, s]));
+    if (this.book.effective.some((s) => this.freezes(s))) {
+      const policies = new Map(this.book.effective.map((s) => [s.name, s]));
       for (const [name, t] of admitFrozen(items, this.opts.capacity)) {
         const policy = policies.get(name);
         admitted.set(name, policy && this.freezes(policy) ? t : { replicas: t.replicas });
@@ -662,7 +629,7 @@ export class Controller {
         admitted.delete(item.name);
     }
     for (const [name, target] of admitted) {
-      if (!this.names.has(name)) continue; // a removed service is only ever stopped, below
+      if (!this.book.names.has(name)) continue; // a removed service is only ever stopped, below
       const o = observed.get(name) ?? NONE_OBSERVED;
       const active = o.running + o.starting;
       const pool = (o.frozen ?? 0) + (o.warming ?? 0);
