@@ -13,6 +13,7 @@ import {
 import { Backoff } from './backoff.js';
 import { CallLedger } from './call-ledger.js';
 import { EventLog, isPreemption } from './event-log.js';
+import { TickLoop } from './loop.js';
 import {
   type ControllerMetrics,
   Histogram,
@@ -72,8 +73,6 @@ export interface ControllerOptions {
 }
 
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 15_000;
-/** The shortest time between the starts of two ticks when pushes cut the interval short. */
-const NUDGE_GAP_MS = 10;
 export const DEFAULT_SCALE_TIMEOUT_MS = 60_000;
 
 /** A service as a running instance reports it, with whether it is paused. */
@@ -136,10 +135,8 @@ export class Controller {
   private readonly observeTimeoutMs: number;
   private readonly scaleTimeoutMs: number;
   private observeErrors = 0;
-  /** Resolves when nudge() cuts the loop's sleep short; made anew after each nudge. */
-  private woken: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
-  private nudged = false;
+  /** Ticks every interval, or sooner when nudged. */
+  private readonly ticker: TickLoop;
   /** Every event, with start/stop/preempt/change told apart, for the live stream. */
   readonly log: EventLog;
   /** Events and problems. */
@@ -186,6 +183,17 @@ export class Controller {
       observed: (service) => this.observed.get(service),
       reconcile: () => this.requestReconcile(),
     });
+    this.ticker = new TickLoop({
+      clock,
+      intervalMs: options.intervalMs,
+      signal: this.loop.signal,
+      stopped: () => this.stopped,
+      tick: () => this.tick(),
+      failed: (error) => {
+        options.logger.log('error', 'tick failed', { error: errorMessage(error) });
+        this.reporter.emit('error', `tick failed: ${errorMessage(error)}`);
+      },
+    });
     this.unwatch = options.scheduler.watch?.((service) => {
       this.releaseHold(service, 'the back-end reports a change');
       this.requestReconcile();
@@ -195,7 +203,7 @@ export class Controller {
   /** Starts the loop; resolves when it has stopped. */
   start(): Promise<void> {
     if (!this.running) {
-      this.running = this.runLoop();
+      this.running = this.ticker.run();
     }
     return this.running;
   }
@@ -405,49 +413,13 @@ export class Controller {
     }
   }
 
-  private async runLoop(): Promise<void> {
-    const { clock, intervalMs, logger } = this.opts;
-    while (!this.stopped) {
-      const started = clock.now();
-      try {
-        await this.tick();
-      } catch (error) {
-        // A bug, not a fault of a source or back-end (those are handled where they happen): keep going.
-        logger.log('error', 'tick failed', { error: errorMessage(error) });
-        this.reporter.emit('error', `tick failed: ${errorMessage(error)}`);
-      }
-      // Clamped both ways: a clock that went back (it should not, see Clock.now) must not make this sleep
-      // for as long as it went back.
-      const rest = intervalMs - (clock.now() - started);
-      if (!this.nudged) {
-        this.woken ??= new Promise((resolve) => {
-          this.wake = resolve;
-        });
-        // The timer of a sleep cut short by nudge() lapses on its own (no abort: that costs more per tick).
-        await Promise.race([
-          clock.sleep(Math.min(intervalMs, Math.max(0, rest)), this.loop.signal),
-          this.woken,
-        ]);
-      }
-      if (this.nudged) {
-        this.nudged = false;
-        this.woken = undefined;
-        this.wake = undefined;
-        // A storm of pushes must not become a storm of ticks: at most one every NUDGE_GAP_MS.
-        const gap = Math.min(intervalMs, NUDGE_GAP_MS) - (clock.now() - started);
-        if (gap > 0) await clock.sleep(gap, this.loop.signal);
-      }
-    }
-  }
-
   /**
    * Runs the next tick now rather than at the end of the interval: a value was pushed, and waiting up to a
    * tick for it is waiting for nothing. Ticks never overlap; a nudge during a tick makes the next one start
    * as soon as it ends.
    */
   nudge(): void {
-    this.nudged = true;
-    this.wake?.();
+    this.ticker.nudge();
   }
 
   /**
