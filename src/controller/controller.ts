@@ -28,6 +28,7 @@ import { ServiceBook } from './service-book.js';
 import { describeChange, type ServiceChange } from './service-change.js';
 import { SourceReader } from './source-reader.js';
 import { TerminalHolds } from './terminal-holds.js';
+import { TimeToDesired } from './time-to-desired.js';
 import { within } from './within.js';
 
 export interface ControllerOptions {
@@ -120,15 +121,10 @@ export class Controller {
   private running: Promise<void> | undefined;
   /** The services with their run-time changes, and the list the planner sees. */
   private readonly book: ServiceBook;
-  /** Since when each service has not been running its desired count (for time-to-desired). */
-  private readonly unsettled = new Map<string, number>();
-  /**
-   * The reason of each service's latest change of desired, until it runs that count: replicas started later
-   * (capacity freed a few ticks on) are started for that reason, not for a replacement.
-   */
-  private readonly because = new Map<string, { desired: number; reason: string }>();
   private readonly tickSeconds = new Histogram(TICK_BUCKETS);
   private readonly perService = new Map<string, ServiceMetrics>();
+  /** Time to desired per service, and the reason of each change of desired until it is reached. */
+  private readonly settling = new TimeToDesired(this.perService);
   private readonly timer: () => number;
   /** Wall-clock ms, for timestamps people read; clock.now() (monotonic) is for every duration. */
   private readonly wall: () => number;
@@ -334,7 +330,7 @@ export class Controller {
     this.memory = result.memory;
     this.lastPlan = result.plan;
     this.report(result.plan);
-    this.track(observed);
+    this.settling.track(this.lastPlan, observed, clock.now());
     await this.reconcile(observation);
     this.tickSeconds.observe(Math.max(0, this.timer() - started) / 1000);
     return result.plan;
@@ -395,24 +391,6 @@ export class Controller {
     return this.snapshot().services.find((s) => s.name === service) as ServiceStatus;
   }
 
-  /** Starts or stops each service's time-to-desired clock. */
-  private track(observed: ReadonlyMap<string, Observed>): void {
-    const current = this.lastPlan;
-    if (!current) return;
-    const now = this.opts.clock.now();
-    for (const p of current.services) {
-      const o = observed.get(p.name) ?? NONE_OBSERVED;
-      const settled = o.running === p.desired && o.starting === 0;
-      const since = this.unsettled.get(p.name);
-      if (!settled && since === undefined) this.unsettled.set(p.name, now);
-      if (settled) this.because.delete(p.name);
-      if (settled && since !== undefined) {
-        this.unsettled.delete(p.name);
-        this.perService.get(p.name)?.timeToDesired.observe(Math.max(0, now - since) / 1000);
-      }
-    }
-  }
-
   /**
    * Runs the next tick now rather than at the end of the interval: a value was pushed, and waiting up to a
    * tick for it is waiting for nothing. Ticks never overlap; a nudge during a tick makes the next one start
@@ -457,7 +435,7 @@ export class Controller {
       this.observeHeldUntil = undefined;
       this.observeBackoff.reset();
       this.reporter.clearProblem('scheduler', undefined, 'the back-end answers again');
-      this.track(this.observed);
+      this.settling.track(this.lastPlan, this.observed, this.opts.clock.now());
       return { map: seen.value, seq };
     } catch (error) {
       this.observeErrors++;
@@ -606,7 +584,7 @@ export class Controller {
       const active = o.running + o.starting;
       const pool = (o.frozen ?? 0) + (o.warming ?? 0);
       const planned = desired.get(name);
-      const pending = this.because.get(name);
+      const pending = this.settling.pending.get(name);
       const { replicas, frozen } = target;
       const reason =
         replicas === active && frozen !== undefined
@@ -687,7 +665,7 @@ export class Controller {
       } else {
         this.reporter.clearProblem(`source:${s.name}`, s.name, 'its source answers again');
         if (s.reason) {
-          this.because.set(s.name, { desired: s.desired, reason: s.reason });
+          this.settling.changed(s.name, s.desired, s.reason);
           this.reporter.emit('plan', s.reason, s.name, {
             kind: isPreemption(s.reason) ? 'preempt' : 'plan',
             message: s.reason,
