@@ -1,6 +1,6 @@
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
-import type { Capacity, Observed, Plan, ServicePolicy, Snapshot } from '../core/types.js';
+import type { Capacity, Observed, Plan, Reason, ServicePolicy, Snapshot } from '../core/types.js';
 import { NONE_OBSERVED } from '../core/types.js';
 import {
   admit,
@@ -21,6 +21,7 @@ import {
   type ServiceMetrics,
   TICK_BUCKETS,
 } from './metrics.js';
+import { abovePlan, EXIT, refilling, removingFrozen, replacing, stoppingRemoved } from './reasons.js';
 import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
 import { type Listener, Reporter } from './reporter.js';
 import { ScaleExecutor } from './scale-executor.js';
@@ -226,21 +227,13 @@ export class Controller {
     const frozen = this.freezing ? 0 : undefined;
     for (const s of this.opts.services) {
       const o = this.observed.get(s.name) ?? NONE_OBSERVED;
-      await this.executor.call(
-        s.name,
-        0,
-        'stopping everything on exit',
-        false,
-        o.running + o.starting,
-        frozen,
-      );
+      await this.executor.call(s.name, 0, EXIT, false, o.running + o.starting, frozen);
     }
     // Replicas of removed services go too, unless the user keeps them: then they are not waited for.
     const keep = this.opts.keepRemoved === true;
     if (!keep) {
       for (const r of removedServices(this.observed, this.book.names)) {
-        if (r.active > 0)
-          await this.executor.call(r.name, 0, 'stopping everything on exit', false, r.active, frozen);
+        if (r.active > 0) await this.executor.call(r.name, 0, EXIT, false, r.active, frozen);
       }
     }
     const counted = (name: string) => !keep || this.book.names.has(name);
@@ -279,7 +272,7 @@ export class Controller {
         running: o.running,
         starting: o.starting,
         stopping: o.stopping,
-        ...(p?.reason === undefined ? {} : { reason: p.reason }),
+        ...(p?.reason === undefined ? {} : { reason: p.reason.text, cause: p.reason.cause }),
         ...(p?.error === undefined ? {} : { error: p.error }),
         ...(this.freezing ? { warm: o.frozen ?? 0 } : {}),
         ...this.scaleErrorOf(s.name),
@@ -586,16 +579,14 @@ export class Controller {
       const planned = desired.get(name);
       const pending = this.settling.pending.get(name);
       const { replicas, frozen } = target;
-      const reason =
+      const reason: Reason =
         replicas === active && frozen !== undefined
           ? frozen > pool
-            ? `refilling the warm pool of ${name} (${pool}→${frozen} frozen) from spare capacity`
-            : `removing ${pool - frozen} frozen replica(s) of ${name}: their memory is needed`
+            ? refilling(name, pool, frozen)
+            : removingFrozen(name, pool - frozen)
           : (planned?.reason ??
             (pending && pending.desired === planned?.desired ? pending.reason : undefined) ??
-            (replicas > active
-              ? `replacing ${replicas - active} replica(s) of ${name} that stopped`
-              : `${name} above plan`));
+            (replicas > active ? replacing(name, replicas - active) : abovePlan(name)));
       void this.executor.call(name, replicas, reason, true, active, frozen);
     }
     this.actOnRemoved(removed, observed, now);
@@ -625,7 +616,7 @@ export class Controller {
       if (keep || r.active === 0 || this.ledger.inFlight.has(r.name) || this.ledger.hasUnseen(r.name))
         continue;
       if (this.ledger.waiting(r.name, now) || this.isHeld(r.name, observed.get(r.name))) continue;
-      const reason = `stopping ${r.active} replica(s) of ${r.name}, which is not in the config (run --keep-removed keeps them)`;
+      const reason = stoppingRemoved(r.name, r.active);
       void this.executor.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
     }
   }
@@ -661,15 +652,16 @@ export class Controller {
   private report(p: Plan): void {
     for (const s of p.services) {
       if (s.error !== undefined) {
-        this.reporter.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason ?? s.error}`);
+        this.reporter.problem(`source:${s.name}`, s.name, `${s.name}: ${s.reason?.text ?? s.error}`);
       } else {
         this.reporter.clearProblem(`source:${s.name}`, s.name, 'its source answers again');
         if (s.reason) {
           this.settling.changed(s.name, s.desired, s.reason);
-          this.reporter.emit('plan', s.reason, s.name, {
+          this.reporter.emit('plan', s.reason.text, s.name, {
             kind: isPreemption(s.reason) ? 'preempt' : 'plan',
-            message: s.reason,
-            reason: s.reason,
+            message: s.reason.text,
+            reason: s.reason.text,
+            cause: s.reason.cause,
           });
         }
       }

@@ -1,3 +1,5 @@
+import type { Reason, ReasonCause } from '../core/types.js';
+
 /**
  * What the live stream (SSE, dashboard) shows: core's event kinds, with `scale` split into `start` and
  * `stop`, plan changes that take replicas away for a higher priority as `preempt`, and runtime changes
@@ -13,8 +15,10 @@ export interface LiveEvent {
   readonly time: string;
   readonly service?: string;
   readonly message: string;
-  /** Why, for plan, preempt, start and stop: the planner's reason. */
+  /** Why, for plan, preempt, start and stop: the reason's text. */
   readonly reason?: string;
+  /** What the reason is for (beside `reason`). */
+  readonly cause?: ReasonCause;
   /** Replica counts before and after, for start and stop. */
   readonly from?: number;
   readonly to?: number;
@@ -64,7 +68,7 @@ export class EventLog {
   }
 }
 
-/** The planner words a loss of replicas to a higher priority as "preempted NAME ×N for ...". */
-export function isPreemption(reason: string): boolean {
-  return reason.startsWith('preempted ');
+/** Whether a plan change took replicas away for a higher priority (shown as a `preempt` event). */
+export function isPreemption(reason: Reason): boolean {
+  return reason.cause === 'preempt';
 }

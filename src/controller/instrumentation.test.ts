@@ -163,13 +163,25 @@ describe('metrics', () => {
   });
 
   test('scale causes come from the planner reasons', () => {
-    assert.equal(scaleCause('preempted batch ×2 for web (need 6): batch 16→14'), 'preemption');
-    assert.equal(scaleCause('scale up batch 0→19: remainder'), 'remainder');
-    assert.equal(scaleCause('scale up web 1→5: need 5 (value 50 / 10 per replica)'), 'demand');
-    assert.equal(scaleCause('scale down web 5→1: need 1 (value 0 / 10 per replica)'), 'demand');
-    assert.equal(scaleCause('replacing 1 replica(s) of web that stopped'), 'replacement');
-    assert.equal(scaleCause('stopping everything on exit'), 'exit');
-    assert.equal(scaleCause('web above plan'), 'correction');
+    assert.equal(
+      scaleCause({ cause: 'preempt', text: 'preempted batch ×2 for web (need 6): batch 16→14' }),
+      'preemption',
+    );
+    assert.equal(scaleCause({ cause: 'remainder', text: 'scale up batch 0→19: remainder' }), 'remainder');
+    assert.equal(
+      scaleCause({ cause: 'scale-up', text: 'scale up web 1→5: need 5 (value 50 / 10 per replica)' }),
+      'demand',
+    );
+    assert.equal(
+      scaleCause({ cause: 'scale-down', text: 'scale down web 5→1: need 1 (value 0 / 10 per replica)' }),
+      'demand',
+    );
+    assert.equal(
+      scaleCause({ cause: 'replace', text: 'replacing 1 replica(s) of web that stopped' }),
+      'replacement',
+    );
+    assert.equal(scaleCause({ cause: 'exit', text: 'stopping everything on exit' }), 'exit');
+    assert.equal(scaleCause({ cause: 'above-plan', text: 'web above plan' }), 'correction');
   });
 
   test('counts scale actions by direction and cause, source errors, ticks and time to desired', async () => {

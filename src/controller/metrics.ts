@@ -1,6 +1,8 @@
 // Counters and histograms the controller keeps for /metrics. Plain numbers: rendering them as Prometheus
 // text is the API's business.
 
+import type { Reason, ReasonCause } from '../core/types.js';
+
 /** A cumulative histogram with fixed upper bounds, as Prometheus expects. */
 export class Histogram {
   readonly bounds: readonly number[];
@@ -34,13 +36,25 @@ export const REACH_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 30
 /** Why replicas were started or stopped, in a few words fit for a metric label. */
 export type ScaleCause = 'demand' | 'remainder' | 'preemption' | 'replacement' | 'correction' | 'exit';
 
-export function scaleCause(reason: string): ScaleCause {
-  if (reason.startsWith('preempted ')) return 'preemption';
-  if (reason.startsWith('scale up ') && reason.includes(': remainder')) return 'remainder';
-  if (reason.startsWith('scale up ') || reason.startsWith('scale down ')) return 'demand';
-  if (reason.startsWith('replacing ')) return 'replacement';
-  if (reason === 'stopping everything on exit') return 'exit';
-  return 'correction';
+/** Each reason's metric label: the labels predate causes and stay as they were. */
+const SCALE_CAUSES: Readonly<Record<ReasonCause, ScaleCause>> = {
+  'scale-up': 'demand',
+  min: 'demand',
+  'scale-down': 'demand',
+  max: 'demand',
+  remainder: 'remainder',
+  preempt: 'preemption',
+  replace: 'replacement',
+  exit: 'exit',
+  hold: 'correction',
+  refill: 'correction',
+  'remove-frozen': 'correction',
+  'above-plan': 'correction',
+  removed: 'correction',
+};
+
+export function scaleCause(reason: Reason): ScaleCause {
+  return SCALE_CAUSES[reason.cause];
 }
 
 export interface ServiceMetrics {

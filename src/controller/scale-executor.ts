@@ -2,7 +2,7 @@
 // and records how it went (ledger, backoff, terminal holds, metrics, events).
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler } from '../core/ports.js';
-import type { Observed } from '../core/types.js';
+import type { Observed, Reason } from '../core/types.js';
 import type { CallLedger } from './call-ledger.js';
 import { type ServiceMetrics, scaleCause } from './metrics.js';
 import type { Reporter } from './reporter.js';
@@ -40,12 +40,13 @@ export class ScaleExecutor {
   call(
     service: string,
     replicas: number,
-    reason: string,
+    reason: Reason,
     retry: boolean,
     from: number,
     frozen?: number,
   ): Promise<void> {
     const { ledger, reporter } = this.opts;
+    const { text } = reason;
     const existing = ledger.inFlight.get(service);
     if (existing) return existing.done.then(() => this.call(service, replicas, reason, retry, from, frozen));
     const { scheduler, logger, clock, scaleTimeoutMs } = this.opts;
@@ -53,16 +54,17 @@ export class ScaleExecutor {
       // Fencing: a deposed leader must not act, even on a call decided while it still led.
       if (!this.opts.mayAct()) return;
       const keep = frozen ? ` (${frozen} kept frozen)` : '';
-      logger.log('info', `scale ${service} to ${replicas}${keep}`, { reason });
+      logger.log('info', `scale ${service} to ${replicas}${keep}`, { reason: text });
       const up = replicas > from;
       const metrics = this.opts.metrics.get(service);
       const actions = metrics?.scaleActions;
       const key = `${up ? 'up' : 'down'} ${scaleCause(reason)}`;
       actions?.set(key, (actions.get(key) ?? 0) + 1);
-      reporter.emit('scale', `${service} → ${replicas}${keep}: ${reason}`, service, {
+      reporter.emit('scale', `${service} → ${replicas}${keep}: ${text}`, service, {
         kind: up ? 'start' : 'stop',
-        message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}${keep}: ${reason}`,
-        reason,
+        message: `${up ? 'start' : 'stop'} ${service} ${from}→${replicas}${keep}: ${text}`,
+        reason: text,
+        cause: reason.cause,
         from,
         to: replicas,
       });
@@ -79,8 +81,8 @@ export class ScaleExecutor {
       };
       const attempt =
         frozen === undefined
-          ? scheduler.scale(service, replicas, reason)
-          : scheduler.scale(service, replicas, reason, frozen);
+          ? scheduler.scale(service, replicas, text)
+          : scheduler.scale(service, replicas, text, frozen);
       try {
         const settled = await within(clock, attempt, scaleTimeoutMs);
         if (settled) {

@@ -1,12 +1,12 @@
 // Time to desired: how long each service takes from a change of its desired count to running exactly that
 // (the `timeToDesired` histogram of /metrics), and the reason of that change until it is reached.
-import { NONE_OBSERVED, type Observed, type Plan } from '../core/types.js';
+import { NONE_OBSERVED, type Observed, type Plan, type Reason } from '../core/types.js';
 import type { ServiceMetrics } from './metrics.js';
 
 /** The reason of a service's latest change of desired, and the count it asked for. */
 export interface PendingReason {
   readonly desired: number;
-  readonly reason: string;
+  readonly reason: Reason;
 }
 
 export class TimeToDesired {
@@ -30,7 +30,7 @@ export class TimeToDesired {
   }
 
   /** A plan changed a service's desired count, for `reason`. */
-  changed(service: string, desired: number, reason: string): void {
+  changed(service: string, desired: number, reason: Reason): void {
     this.because.set(service, { desired, reason });
   }
 

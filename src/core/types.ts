@@ -135,6 +135,44 @@ export interface Observed {
 
 export const NONE_OBSERVED: Observed = Object.freeze({ running: 0, starting: 0, stopping: 0 });
 
+/**
+ * What a change of replicas (or a notable plan) is for. The first seven come from the planner, the rest from
+ * the controller acting on what the back-end reports.
+ */
+export type ReasonCause =
+  /** More replicas for what the rule asks (demand rose), possibly fewer than asked for lack of capacity. */
+  | 'scale-up'
+  /** More replicas because the service's min is above what the rule asks. */
+  | 'min'
+  /** A remainder service grows into capacity higher priorities leave. */
+  | 'remainder'
+  /** Fewer replicas: the need stayed lower for the whole scale-down window. */
+  | 'scale-down'
+  /** Fewer replicas because the service's max is below what the rule asks (a lowered max). */
+  | 'max'
+  /** Fewer replicas: capacity went to higher priorities. */
+  | 'preempt'
+  /** The source failed: the service is held at its need from before (never scaled on a missing signal). */
+  | 'hold'
+  /** Frozen replicas started from spare capacity to refill a warm pool. */
+  | 'refill'
+  /** Frozen replicas removed because their memory is needed. */
+  | 'remove-frozen'
+  /** Replicas started in place of ones that stopped (crashed, killed) while the plan stayed the same. */
+  | 'replace'
+  /** Replicas stopped because more run than planned (started outside, or a call that overshot). */
+  | 'above-plan'
+  /** Replicas of a service no longer in the config stopped. */
+  | 'removed'
+  /** Everything stopped because the instance exits (drain). */
+  | 'exit';
+
+/** Why: a cause for programs (metrics, event kinds) and the sentence people read (logs, events, the API). */
+export interface Reason {
+  readonly cause: ReasonCause;
+  readonly text: string;
+}
+
 /** The decision for one service in one tick. */
 export interface ServicePlan {
   readonly name: string;
@@ -146,7 +184,7 @@ export interface ServicePlan {
   /** Replicas this service should have. */
   readonly desired: number;
   /** Present when desired differs from what the service had, or when something notable happened. */
-  readonly reason?: string;
+  readonly reason?: Reason;
   /** Set when the source failed and the service is held at its count. */
   readonly error?: string;
 }
@@ -170,7 +208,10 @@ export interface ServiceState {
   readonly stopping: number;
   /** Frozen replicas (warm pool and freeze-preempted ones): memory, no CPU; on back-ends that freeze. */
   readonly warm?: number;
+  /** The text of the planner's reason (see `cause`). */
   readonly reason?: string;
+  /** What the reason is for, beside it: programs read this, not the text. */
+  readonly cause?: ReasonCause;
   /** The demand source's failure while it lasts; the service is held (never scaled down for it). */
   readonly error?: string;
   /** The back-end's failure to scale this service (rejected, or no answer in time) until a call succeeds. */

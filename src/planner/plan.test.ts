@@ -60,7 +60,7 @@ describe('plan: examples', () => {
       );
       assert.deepEqual(desiredOf(r), c.want);
       if (c.reason) {
-        const reasons = r.plan.services.map((s) => s.reason ?? '').join('\n');
+        const reasons = r.plan.services.map((s) => s.reason?.text ?? '').join('\n');
         assert.match(reasons, c.reason);
       }
     });
@@ -132,7 +132,7 @@ describe('plan: examples', () => {
     const web = r.plan.services.find((s) => s.name === 'web');
     assert.equal(web?.desired, 6);
     assert.equal(web?.error, 'connection refused');
-    assert.match(web?.reason ?? '', /holding need at 6: connection refused/);
+    assert.match(web?.reason?.text ?? '', /holding need at 6: connection refused/);
   });
 
   test('a value back after an outage longer than the window restarts the window, not ends it', () => {
@@ -156,7 +156,7 @@ describe('plan: examples', () => {
     assert.equal(r.plan.services[0]?.desired, 6);
     r = plan(at(12_100, ok(15)), r.memory);
     assert.equal(r.plan.services[0]?.desired, 2);
-    assert.match(r.plan.services[0]?.reason ?? '', /scale down web 6→2/);
+    assert.match(r.plan.services[0]?.reason?.text ?? '', /scale down web 6→2/);
   });
 
   test('a value back after an outage still scales up at once', () => {
@@ -203,7 +203,7 @@ describe('plan: examples', () => {
     assert.equal(r.plan.services[0]?.desired, 5);
     r = plan(input(2100), r.memory);
     assert.equal(r.plan.services[0]?.desired, 1);
-    assert.match(r.plan.services[0]?.reason ?? '', /scale down web 5→1/);
+    assert.match(r.plan.services[0]?.reason?.text ?? '', /scale down web 5→1/);
   });
 
   test('same priority shares in proportion to need', () => {

@@ -4,6 +4,7 @@ import type {
   Observed,
   Plan,
   Reading,
+  Reason,
   ServicePlan,
   ServicePolicy,
   SourceResult,
@@ -239,22 +240,32 @@ function explainChange(
   i: number,
   desired: number,
   takers: Takers,
-): string | undefined {
+): Reason | undefined {
   const from = f.current;
   const wanted = claims.target(i);
-  if (desired === from) return f.error === undefined ? undefined : why(s, f);
+  if (desired === from) return f.error === undefined ? undefined : { cause: 'hold', text: why(s, f) };
   const arrow = `${s.name} ${from}→${desired}`;
+  const need = claims.need[i] as number;
   if (desired > from) {
     const capped = desired < wanted ? `, capacity allows ${desired} of ${wanted}` : '';
-    const label = claims.remainder[i] ? 'remainder' : `need ${wanted} (${why(s, f)})`;
-    return `scale up ${arrow}: ${label}${capped}`;
+    if (claims.remainder[i]) return { cause: 'remainder', text: `scale up ${arrow}: remainder${capped}` };
+    const cause = need < (claims.min[i] as number) ? 'min' : 'scale-up';
+    return { cause, text: `scale up ${arrow}: need ${wanted} (${why(s, f)})${capped}` };
   }
   if (desired < wanted) {
     // Capacity went to higher priorities: name them.
-    return `preempted ${s.name} ×${from - desired}${takers.above(s.priority)}: ${arrow}`;
+    return {
+      cause: 'preempt',
+      text: `preempted ${s.name} ×${from - desired}${takers.above(s.priority)}: ${arrow}`,
+    };
   }
+  const cause = need > (claims.max[i] as number) ? 'max' : 'scale-down';
   if (Number.isFinite(f.need) && f.need < wanted) {
-    return `scale down ${arrow}: need ${wanted} within the last ${s.scaleDownWindowMs / 1000}s (now ${f.need}: ${why(s, f)})`;
+    const now = `now ${f.need}: ${why(s, f)}`;
+    return {
+      cause,
+      text: `scale down ${arrow}: need ${wanted} within the last ${s.scaleDownWindowMs / 1000}s (${now})`,
+    };
   }
-  return `scale down ${arrow}: need ${wanted} (${why(s, f)})`;
+  return { cause, text: `scale down ${arrow}: need ${wanted} (${why(s, f)})` };
 }

@@ -35,7 +35,13 @@ export async function planCommand(args: string[]): Promise<number> {
   const services: ServicePolicy[] = [...config.services];
   const result = plan({ now, capacity: config.capacity, services, readings, observed }, EMPTY_MEMORY).plan;
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(result.services, null, 2)}\n`);
+    // The reason as its text, with its cause beside it: the shape /api/state gives a service.
+    const flat = result.services.map(({ reason, error, ...p }) => ({
+      ...p,
+      ...(reason === undefined ? {} : { reason: reason.text, cause: reason.cause }),
+      ...(error === undefined ? {} : { error }),
+    }));
+    process.stdout.write(`${JSON.stringify(flat, null, 2)}\n`);
     return 0;
   }
   const snapshot: Snapshot = {
@@ -62,7 +68,7 @@ export async function planCommand(args: string[]): Promise<number> {
   };
   const total = result.services.reduce((a, s) => a + s.desired, 0);
   process.stdout.write(`${table(snapshot)}\n\ndesired ${total} of capacity ${config.capacity.replicas}\n`);
-  for (const s of result.services) if (s.reason) process.stdout.write(`- ${s.reason}\n`);
+  for (const s of result.services) if (s.reason) process.stdout.write(`- ${s.reason.text}\n`);
   return 0;
 }
 
