@@ -1,75 +1,86 @@
-// JSON over HTTP for the cluster back-ends (Nomad, Marathon). Network failures and timeouts become
-// TransientError (the controller retries them); an answered request returns its status for the caller to judge,
-// with answerError() for the kind: 401, 403 and 404 are TerminalError (held, not retried on a timer).
-// Tokens travel in headers only, so no message here can contain one.
-import { TerminalError, TransientError } from '../core/errors.js';
-
-export interface HttpAnswer {
-  readonly status: number;
-  readonly body: unknown;
-  /** The body as text, for error messages (bounded). */
-  readonly text: string;
-}
-
-export interface HttpRequest {
-  readonly method: string;
-  readonly url: URL;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: unknown;
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal | undefined;
-  /** Names the back-end in messages, e.g. "nomad scheduler". */
-  readonly who: string;
-}
-
-export async function requestJson(req: HttpRequest): Promise<HttpAnswer> {
-  const timeout = AbortSignal.timeout(req.timeoutMs);
-  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
-  const where = `${req.method} ${req.url.origin}${req.url.pathname}`;
-  let response: Response;
-  let text: string;
-  try {
-    response = await fetch(req.url, {
-      method: req.method,
-      headers: {
-        accept: 'application/json',
-        ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...req.headers,
-      },
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-      signal,
-    });
-    text = await response.text();
-  } catch (error) {
-    if (timeout.aborted) {
-      throw new TransientError(`${req.who}: ${where} did not answer within ${req.timeoutMs} ms`);
-    }
-    if (req.signal?.aborted) throw error;
-    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    throw new TransientError(`${req.who}: cannot reach ${req.url.origin} (${where})${cause}`);
-  }
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    // Nomad answers errors as plain text; keep it as is.
-  }
-  return { status: response.status, body, text: text.slice(0, 300).trim() };
-}
+// The cluster back-ends' (Nomad, Marathon) one way to call their API over infra/http-json: a base URL whose
+// userinfo became a header (so no message shows it), fixed headers and query, and each failed status turned
+// into the back-end's message with its kind: 404, 401 and 403 TerminalError, the rest by answerError().
+import { TerminalError } from '../core/errors.js';
+import {
+  answerError,
+  answerMessage,
+  type HttpAnswer,
+  requestJson,
+  splitUserinfo,
+} from '../infra/http-json.js';
+import { safeUrl } from '../infra/redact.js';
 
 /**
- * The error for a failed answer: 401, 403 and 404 cannot change by asking again (TerminalError: the controller
- * holds the service until something changes); 5xx and 429 may (TransientError: retried with backoff).
+ * An address as messages may show it: its userinfo (a proxy's basic auth) taken out and returned apart,
+ * for a header. An address that does not parse is kept as given, to fail on the first request.
  */
-export function answerError(status: number, text: string): Error {
-  if (status === 401 || status === 403 || status === 404) return new TerminalError(text);
-  if (status >= 500 || status === 429) return new TransientError(text);
-  return new Error(text);
+export function clusterBase(address: string): {
+  base: string;
+  user?: { readonly name: string; readonly password: string };
+} {
+  const trimmed = address.replace(/\/+$/, '');
+  if (!safeUrl(trimmed)) return { base: trimmed };
+  const { url, user } = splitUserinfo(trimmed);
+  return { base: url.toString().replace(/\/+$/, ''), ...(user ? { user } : {}) };
 }
 
-/** The text an error answer carries: Marathon's {message}, Nomad's plain text. */
-export function answerMessage(answer: HttpAnswer): string {
-  const b = answer.body;
-  if (b && typeof b === 'object' && 'message' in b && typeof b.message === 'string') return b.message;
-  return answer.text || `HTTP ${answer.status}`;
+export interface ClusterApiOptions {
+  /** Without userinfo, no trailing slash; shown in messages. */
+  readonly base: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Added to every request (Nomad's namespace and region). */
+  readonly query?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  /** Names the back-end in messages, e.g. "nomad scheduler". */
+  readonly who: string;
+  /** The message for a 404 of `what` ("job web", "app /shop/web"). */
+  readonly notFound: (what: string, message: string) => string;
+  /** What to check after a 401 or 403, e.g. which permissions the token needs. */
+  readonly accessHint: string;
+}
+
+export interface ClusterCall {
+  readonly body?: unknown;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export class ClusterApi {
+  constructor(private readonly opts: ClusterApiOptions) {}
+
+  /** The answer whatever its status; only a request that got none throws. */
+  send(method: string, path: string, call: ClusterCall = {}): Promise<HttpAnswer> {
+    const url = new URL(this.opts.base + path);
+    for (const [k, v] of Object.entries({ ...this.opts.query, ...call.query })) url.searchParams.set(k, v);
+    return requestJson({
+      method,
+      url,
+      headers: this.opts.headers,
+      body: call.body,
+      timeoutMs: this.opts.timeoutMs,
+      signal: call.signal,
+      who: this.opts.who,
+    });
+  }
+
+  /** The body of a 2xx answer; any other status throws failure(). */
+  async call<T>(method: string, path: string, what: string, call: ClusterCall = {}): Promise<T> {
+    const answer = await this.send(method, path, call);
+    if (answer.status >= 300) throw this.failure(answer, what);
+    return answer.body as T;
+  }
+
+  failure(answer: HttpAnswer, what: string): Error {
+    const message = answerMessage(answer);
+    const { who, base } = this.opts;
+    // Terminal: asking again cannot change them (the controller holds the service until something changes).
+    if (answer.status === 404) return new TerminalError(this.opts.notFound(what, message));
+    if (answer.status === 401 || answer.status === 403) {
+      return new TerminalError(
+        `${who}: ${base} refused access to ${what} (HTTP ${answer.status}: ${message}); ${this.opts.accessHint}`,
+      );
+    }
+    return answerError(answer.status, `${who}: ${what}: HTTP ${answer.status}: ${message}`);
+  }
 }

@@ -15,7 +15,8 @@ import { TerminalError, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
-import { answerError, answerMessage, type HttpAnswer, requestJson } from './cluster-http.js';
+import { answerMessage, basicAuth } from '../infra/http-json.js';
+import { ClusterApi, clusterBase } from './cluster-http.js';
 import { checkReplicas, notOurs, reconcileCounts, workloads } from './workloads.js';
 
 export const marathonSettingsSchema = z
@@ -52,9 +53,7 @@ export interface MarathonDeps {
 }
 
 export class MarathonScheduler implements Scheduler {
-  private readonly base: string;
-  private readonly auth: string | undefined;
-  private readonly timeoutMs: number;
+  private readonly api: ClusterApi;
   private readonly lockWaitMs: number;
   private readonly ctx: SchedulerContext;
   private readonly apps = new Map<string, { id: string; instances: number }>();
@@ -68,16 +67,23 @@ export class MarathonScheduler implements Scheduler {
 
   constructor(settings: MarathonSettings, ctx: SchedulerContext, deps: MarathonDeps = {}) {
     this.ctx = ctx;
-    const url = new URL(settings.url);
     // Credentials in the URL move to a header, so no message ever shows them.
-    const user = settings.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const pass = settings.password ?? decodeURIComponent(url.password);
-    url.username = '';
-    url.password = '';
-    this.base = url.toString().replace(/\/+$/, '');
-    if (settings.token) this.auth = `token=${settings.token}`;
-    else if (user) this.auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    this.timeoutMs = deps.timeoutMs ?? 10_000;
+    const { base, user: inUrl } = clusterBase(settings.url);
+    const user = settings.username ?? (inUrl?.name || undefined);
+    const pass = settings.password ?? inUrl?.password ?? '';
+    let auth: string | undefined;
+    if (settings.token) auth = `token=${settings.token}`;
+    else if (user) auth = basicAuth(user, pass);
+    this.api = new ClusterApi({
+      base,
+      headers: auth ? { authorization: auth } : {},
+      timeoutMs: deps.timeoutMs ?? 10_000,
+      who: WHO,
+      notFound: (what, message) => `${WHO}: Marathon ${what} not found at ${base} (${message})`,
+      accessHint: auth
+        ? 'check the token or user: it needs read and update on the app'
+        : 'no credentials given: set scheduler.token or scheduler.username/password',
+    });
     this.lockWaitMs = deps.lockWaitMs ?? 20_000;
   }
 
@@ -125,13 +131,13 @@ export class MarathonScheduler implements Scheduler {
         a.instances = replicas;
         return;
       }
-      const answer = await this.send('PUT', `/v2/apps${a.id}`, { body: { instances: replicas } });
+      const answer = await this.api.send('PUT', `/v2/apps${a.id}`, { body: { instances: replicas } });
       if (answer.status < 300) {
         a.instances = replicas;
         this.ctx.logger.log('info', `scaled Marathon app ${a.id} to ${replicas}`, { service, reason });
         return;
       }
-      if (answer.status !== 409) throw this.failure(answer, a.id);
+      if (answer.status !== 409) throw this.api.failure(answer, `app ${a.id}`);
       if (this.ctx.clock.now() + wait > deadline) {
         throw new TransientError(
           `${WHO}: app ${a.id} stayed locked by a deployment for ${this.lockWaitMs} ms; will retry (${answerMessage(answer)})`,
@@ -156,42 +162,12 @@ export class MarathonScheduler implements Scheduler {
   }
 
   private async app(id: string, signal?: AbortSignal): Promise<MarathonApp> {
-    const answer = await this.send('GET', `/v2/apps${id}`, { query: { embed: 'app.tasks' }, signal });
-    if (answer.status >= 300) throw this.failure(answer, id);
-    const app = (answer.body as { app?: MarathonApp } | undefined)?.app;
+    const body = await this.api.call<{ app?: MarathonApp } | undefined>('GET', `/v2/apps${id}`, `app ${id}`, {
+      query: { embed: 'app.tasks' },
+      signal,
+    });
+    const app = body?.app;
     if (!app) throw new TransientError(`${WHO}: GET /v2/apps${id} answered without an app`);
     return app;
-  }
-
-  private send(
-    method: string,
-    path: string,
-    options: { body?: unknown; query?: Record<string, string>; signal?: AbortSignal | undefined },
-  ): Promise<HttpAnswer> {
-    const url = new URL(this.base + path);
-    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-    return requestJson({
-      method,
-      url,
-      headers: this.auth ? { authorization: this.auth } : {},
-      body: options.body,
-      timeoutMs: this.timeoutMs,
-      signal: options.signal,
-      who: WHO,
-    });
-  }
-
-  private failure(answer: HttpAnswer, id: string): Error {
-    const message = answerMessage(answer);
-    // Terminal: asking again cannot change them (the controller holds the service until something changes).
-    if (answer.status === 404)
-      return new TerminalError(`${WHO}: Marathon app ${id} not found at ${this.base} (${message})`);
-    if (answer.status === 401 || answer.status === 403) {
-      return new TerminalError(
-        `${WHO}: ${this.base} refused access to app ${id} (HTTP ${answer.status}: ${message}); ${this.auth ? 'check the token or user: it needs read and update on the app' : 'no credentials given: set scheduler.token or scheduler.username/password'}`,
-      );
-    }
-    const text = `${WHO}: app ${id}: HTTP ${answer.status}: ${message}`;
-    return answerError(answer.status, text);
   }
 }

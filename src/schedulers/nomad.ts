@@ -15,7 +15,8 @@ import { TerminalError, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
-import { answerError, answerMessage, type HttpAnswer, requestJson } from './cluster-http.js';
+import { answerMessage, basicAuth } from '../infra/http-json.js';
+import { ClusterApi, clusterBase } from './cluster-http.js';
 import { checkReplicas, notOurs, reconcileCounts, workloads } from './workloads.js';
 
 export const nomadSettingsSchema = z.strictObject({
@@ -54,10 +55,7 @@ export interface NomadDeps {
 }
 
 export class NomadScheduler implements Scheduler {
-  private readonly address: string;
-  private readonly token: string | undefined;
-  private readonly query: Record<string, string> = {};
-  private readonly timeoutMs: number;
+  private readonly api: ClusterApi;
   private readonly ctx: SchedulerContext;
   /** Job, group and last known count per service. */
   private readonly groups = new Map<string, { job: string; group: string; count: number }>();
@@ -72,11 +70,30 @@ export class NomadScheduler implements Scheduler {
   constructor(settings: NomadSettings, ctx: SchedulerContext, deps: NomadDeps = {}) {
     const env = deps.env ?? process.env;
     this.ctx = ctx;
-    this.address = (settings.address ?? env.NOMAD_ADDR ?? 'http://127.0.0.1:4646').replace(/\/+$/, '');
-    this.token = settings.token ?? (env.NOMAD_TOKEN || undefined);
-    if (settings.namespace) this.query.namespace = settings.namespace;
-    if (settings.region) this.query.region = settings.region;
-    this.timeoutMs = deps.timeoutMs ?? 10_000;
+    // Credentials in the address (a proxy in front of Nomad) move to a header, so no message shows them.
+    const { base: address, user } = clusterBase(
+      settings.address ?? env.NOMAD_ADDR ?? 'http://127.0.0.1:4646',
+    );
+    const headers: Record<string, string> = user
+      ? { authorization: basicAuth(user.name, user.password) }
+      : {};
+    const token = settings.token ?? (env.NOMAD_TOKEN || undefined);
+    if (token) headers['X-Nomad-Token'] = token;
+    const query: Record<string, string> = {};
+    if (settings.namespace) query.namespace = settings.namespace;
+    if (settings.region) query.region = settings.region;
+    const ns = settings.namespace ?? 'default';
+    this.api = new ClusterApi({
+      base: address,
+      headers,
+      query,
+      timeoutMs: deps.timeoutMs ?? 10_000,
+      who: WHO,
+      notFound: (what, message) => `${WHO}: ${what} not found in namespace ${ns} at ${address} (${message})`,
+      accessHint: token
+        ? `the ACL token lacks read-job/scale-job on namespace ${ns}`
+        : 'no ACL token given: set scheduler.token or NOMAD_TOKEN',
+    });
   }
 
   /** Finds each service's job and group and checks they are labelled as ours. */
@@ -98,12 +115,10 @@ export class NomadScheduler implements Scheduler {
     const jobs = [...new Set([...this.groups.values()].map((g) => g.job))];
     const read = await Promise.all(
       jobs.map(async (job) => {
+        const path = `/v1/job/${encodeURIComponent(job)}`;
         const [j, allocs] = await Promise.all([
-          this.call<NomadJob>('GET', `/v1/job/${encodeURIComponent(job)}`, { signal, what: `job ${job}` }),
-          this.call<NomadAllocation[]>('GET', `/v1/job/${encodeURIComponent(job)}/allocations`, {
-            signal,
-            what: `job ${job}`,
-          }),
+          this.api.call<NomadJob>('GET', path, `job ${job}`, { signal }),
+          this.api.call<NomadAllocation[]>('GET', `${path}/allocations`, `job ${job}`, { signal }),
         ]);
         return [job, { job: j, allocs }] as const;
       }),
@@ -139,7 +154,7 @@ export class NomadScheduler implements Scheduler {
       g.count = replicas;
       return;
     }
-    const answer = await this.send('POST', `/v1/job/${encodeURIComponent(g.job)}/scale`, {
+    const answer = await this.api.send('POST', `/v1/job/${encodeURIComponent(g.job)}/scale`, {
       body: { Count: replicas, Target: { Group: g.group }, Message: `microscaler: ${reason}` },
     });
     if (answer.status >= 300) {
@@ -149,7 +164,7 @@ export class NomadScheduler implements Scheduler {
           `${WHO}: Nomad refused to scale ${g.job}/${g.group} while a deployment is active; will retry (${message})`,
         );
       }
-      throw this.failure(answer, `job ${g.job}`);
+      throw this.api.failure(answer, `job ${g.job}`);
     }
     g.count = replicas;
     this.ctx.logger.log('info', `scaled Nomad group ${g.job}/${g.group} to ${replicas}`, { service, reason });
@@ -160,7 +175,7 @@ export class NomadScheduler implements Scheduler {
   }
 
   private async groupOf(service: string, job: string, group: string): Promise<NomadGroup> {
-    const j = await this.call<NomadJob>('GET', `/v1/job/${encodeURIComponent(job)}`, { what: `job ${job}` });
+    const j = await this.api.call<NomadJob>('GET', `/v1/job/${encodeURIComponent(job)}`, `job ${job}`);
     const found = j.TaskGroups?.find((t) => t.Name === group);
     if (!found) {
       throw new TerminalError(
@@ -173,51 +188,5 @@ export class NomadScheduler implements Scheduler {
         `${WHO}: not scaling Nomad group ${job}/${group}: ${why} (set it in the group's meta)`,
       );
     return found;
-  }
-
-  private async call<T>(
-    method: string,
-    path: string,
-    options: { signal?: AbortSignal | undefined; what: string },
-  ): Promise<T> {
-    const answer = await this.send(method, path, options);
-    if (answer.status >= 300) throw this.failure(answer, options.what);
-    return answer.body as T;
-  }
-
-  private send(
-    method: string,
-    path: string,
-    options: { signal?: AbortSignal | undefined; body?: unknown },
-  ): Promise<HttpAnswer> {
-    const url = new URL(this.address + path);
-    for (const [k, v] of Object.entries(this.query)) url.searchParams.set(k, v);
-    return requestJson({
-      method,
-      url,
-      headers: this.token ? { 'X-Nomad-Token': this.token } : {},
-      body: options.body,
-      timeoutMs: this.timeoutMs,
-      signal: options.signal,
-      who: WHO,
-    });
-  }
-
-  private failure(answer: HttpAnswer, what: string): Error {
-    const message = answerMessage(answer);
-    const ns = this.query.namespace ?? 'default';
-    // Terminal: asking again cannot change them (the controller holds the service until something changes).
-    if (answer.status === 404) {
-      return new TerminalError(
-        `${WHO}: ${what} not found in namespace ${ns} at ${this.address} (${message})`,
-      );
-    }
-    if (answer.status === 401 || answer.status === 403) {
-      return new TerminalError(
-        `${WHO}: ${this.address} refused access to ${what} (HTTP ${answer.status}: ${message}); ${this.token ? `the ACL token lacks read-job/scale-job on namespace ${ns}` : 'no ACL token given: set scheduler.token or NOMAD_TOKEN'}`,
-      );
-    }
-    const text = `${WHO}: ${what}: HTTP ${answer.status}: ${message}`;
-    return answerError(answer.status, text);
   }
 }

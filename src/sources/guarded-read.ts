@@ -1,9 +1,9 @@
 import { errorMessage } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import type { SourceResult } from '../core/types.js';
+import type { Redactor } from '../infra/redact.js';
 import { withTimeout } from './abortable.js';
 import { CounterRate } from './counter-rate.js';
-import type { Redactor } from './redact.js';
 
 /** What one query of a server gives: the demand, and an arrival counter or a ready-made rate if asked for. */
 export interface Sample {

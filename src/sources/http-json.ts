@@ -1,5 +1,7 @@
+// The http-like sources' GET of a JSON answer: the shared userinfo and fetch-error handling of
+// infra/http-json, with this folder's redirect rules (http-redirect.ts) and messages.
+import { basicAuth, describeFetchError, splitUserinfo } from '../infra/http-json.js';
 import { fetchFollowing } from './http-redirect.js';
-import { safeUrl } from './redact.js';
 
 /** A URL split into what fetch accepts (no userinfo) and a Basic Authorization header for its userinfo. */
 export interface HttpTarget {
@@ -18,18 +20,11 @@ export function httpTarget(
   headers: Readonly<Record<string, string>> = {},
   followRedirects = false,
 ): HttpTarget {
-  const parsed = safeUrl(url);
-  if (!parsed) throw new Error('invalid URL');
+  const { url: bare, user } = splitUserinfo(url);
   const out: Record<string, string> = { accept: 'application/json' };
-  if (parsed.username || parsed.password) {
-    const user = decodeURIComponent(parsed.username);
-    const pass = decodeURIComponent(parsed.password);
-    out.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    parsed.username = '';
-    parsed.password = '';
-  }
+  if (user) out.authorization = basicAuth(user.name, user.password);
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
-  return { url: parsed.toString(), headers: out, followRedirects };
+  return { url: bare.toString(), headers: out, followRedirects };
 }
 
 /**
@@ -68,15 +63,4 @@ export async function getJson(
     throw new Error(`response is not JSON (${type}): ${JSON.stringify(text.slice(0, 60))}`);
   }
   return body;
-}
-
-/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, ...). */
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as Error & { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: string }).code;
-    return `${error.message}: ${code && !cause.message.includes(code) ? `${code} ` : ''}${cause.message}`;
-  }
-  return error.message;
 }

@@ -1,4 +1,4 @@
-import { displayUrl } from './redact.js';
+import { displayUrl } from '../infra/redact.js';
 
 /** Hops a read follows before it gives up; real servers need one or two. */
 export const MAX_REDIRECTS = 5;

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { displayUrl, Redactor } from '../infra/redact.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
 import { getJson, type HttpTarget, httpTarget } from './http-json.js';
 import { atPath, isValidPath } from './json-path.js';
-import { displayUrl, Redactor } from './redact.js';
 import {
   followRedirectsSetting,
   headersSetting,

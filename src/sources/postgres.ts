@@ -5,11 +5,11 @@ import { errorMessage } from '../core/errors.js';
 import type { Clock, Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { displayUrl, Redactor } from '../infra/redact.js';
 import { abortable } from './abortable.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
 import { PrivilegedRoleError, privilegeRefusal } from './postgres-privileges.js';
-import { displayUrl, Redactor } from './redact.js';
 import { rateWindowSetting, timeoutSetting, urlSetting } from './settings.js';
 
 export const postgresSchema = z.strictObject({

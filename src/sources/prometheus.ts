@@ -2,10 +2,10 @@ import { z } from 'zod';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { displayUrl, Redactor } from '../infra/redact.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
 import { getJson, type HttpTarget, httpTarget } from './http-json.js';
-import { displayUrl, Redactor } from './redact.js';
 import { followRedirectsSetting, headersSetting, timeoutSetting, urlSetting } from './settings.js';
 
 const query = () => z.string({ error: 'expected a PromQL query' }).trim().min(1, 'must not be empty');

@@ -5,11 +5,11 @@ import { errorMessage } from '../core/errors.js';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { displayUrl, Redactor, safeUrl } from '../infra/redact.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead, type Sample } from './guarded-read.js';
 import { getJson, type HttpTarget, httpTarget } from './http-json.js';
 import { Reconnecting } from './reconnecting.js';
-import { displayUrl, Redactor, safeUrl } from './redact.js';
 import { nameSetting, rateWindowSetting, timeoutSetting, urlSetting } from './settings.js';
 
 export const rabbitmqSchema = z

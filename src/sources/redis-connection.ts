@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
+import { displayUrl, type Redactor } from '../infra/redact.js';
 import { abortable } from './abortable.js';
-import { displayUrl, type Redactor } from './redact.js';
 
 /**
  * One ioredis client per source, connected from the start and kept across ticks. ioredis reconnects by

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { displayUrl, Redactor } from '../infra/redact.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
-import { displayUrl, Redactor } from './redact.js';
 import { explainRedisError, RedisConnection } from './redis-connection.js';
 import { nameSetting, rateWindowSetting, timeoutSetting, urlSetting } from './settings.js';
 

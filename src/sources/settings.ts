@@ -1,7 +1,7 @@
 // Settings that several source kinds share, so they are spelled and checked the same way everywhere.
 import { z } from 'zod';
+import { safeUrl } from '../infra/redact.js';
 import { durationSchema } from './duration.js';
-import { safeUrl } from './redact.js';
 
 /** How long one read may take, whatever the controller allows; the controller's readTimeout usually ends it first. */
 export const timeoutSetting = () => durationSchema({ positive: true }).default(2000);

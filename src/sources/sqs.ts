@@ -4,9 +4,9 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceResult } from '../core/types.js';
+import { displayUrl, Redactor, safeUrl } from '../infra/redact.js';
 import { demandValue } from './demand-value.js';
 import { GuardedRead } from './guarded-read.js';
-import { displayUrl, Redactor, safeUrl } from './redact.js';
 import { timeoutSetting, urlSetting } from './settings.js';
 
 export const sqsSchema = z

@@ -1,3 +1,5 @@
+// Keeping credentials out of messages, for sources and back-ends alike: URLs shown without userinfo or
+// query, and known secrets masked wherever a client library echoes them.
 /**
  * Keeps credentials out of error messages and logs. Client libraries sometimes echo the URL they were given
  * (or a part of it) in their errors, so every message a source reports passes through redact().
