@@ -1,17 +1,11 @@
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
-import type { Capacity, Observed, Plan, Reason, ServicePolicy, Snapshot } from '../core/types.js';
+import type { Capacity, Observed, Plan, ServicePolicy, Snapshot } from '../core/types.js';
 import { NONE_OBSERVED } from '../core/types.js';
-import {
-  admit,
-  admitFrozen,
-  EMPTY_MEMORY,
-  type FrozenAdmitService,
-  type PlannerMemory,
-  plan,
-} from '../planner/index.js';
+import { EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
 import { Backoff } from './backoff.js';
 import { CallLedger } from './call-ledger.js';
+import { decide, type RemovedNotice } from './decide.js';
 import { EventLog, isPreemption } from './event-log.js';
 import { TickLoop } from './loop.js';
 import {
@@ -21,8 +15,8 @@ import {
   type ServiceMetrics,
   TICK_BUCKETS,
 } from './metrics.js';
-import { abovePlan, EXIT, refilling, removingFrozen, replacing, stoppingRemoved } from './reasons.js';
-import { capacityLeft, type RemovedService, removedAdmission, removedServices } from './removed.js';
+import { EXIT } from './reasons.js';
+import { capacityLeft, removedServices } from './removed.js';
 import { type Listener, Reporter } from './reporter.js';
 import { ScaleExecutor } from './scale-executor.js';
 import { ServiceBook } from './service-book.js';
@@ -497,127 +491,38 @@ export class Controller {
     if (!observation || this.ledger.stale(observation.seq)) return;
     this.ledger.seen(observation.seq);
     const observed = observation.map;
-    const now = this.opts.clock.now();
-    const desired = new Map(current.services.map((s) => [s.name, s]));
-    const items: FrozenAdmitService[] = this.book.effective.map((s) => {
-      const seen = this.ledger.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
-      // A service that does not freeze (no warm pool, preempt: stop) leaves frozen replicas it may have (a
-      // pool from an earlier config, a `kill -STOP` from someone) as they are: they count in full, as if
-      // stopping, and its calls say nothing of frozen replicas.
-      const o = this.freezes(s) ? seen : unfrozen(seen);
-      const flight = this.ledger.inFlight.get(s.name);
-      const waiting = this.ledger.waiting(s.name, now);
-      const pool = (o.frozen ?? 0) + (o.warming ?? 0);
-      // Calls that settled after this observation was asked for may not show in it: the service is left
-      // alone, as if the highest of them were still in flight, until an observation shows them.
-      const unseen = this.ledger.unseenOf(s.name);
-      let held = flight?.target;
-      let heldFrozen = flight?.frozen;
-      if (unseen) {
-        for (const c of unseen) {
-          held = Math.max(held ?? 0, c.target);
-          if (c.frozen !== undefined) heldFrozen = Math.max(heldFrozen ?? 0, c.frozen);
-        }
-      }
-      // A service waiting out a backoff, or held after a TerminalError, is left alone, as if a call were in
-      // flight for what it has.
-      const stuck = this.isHeld(s.name, observed.get(s.name));
-      if (held === undefined && (waiting || stuck)) held = o.running + o.starting;
-      const planned = desired.get(s.name);
-      return {
-        name: s.name,
-        priority: s.priority,
-        resources: s.resources,
-        desired: planned?.desired ?? o.running + o.starting,
-        // What the rule asks for within min and max: preempt 'freeze' keeps what capacity took frozen.
-        need: Math.min(s.max, Math.max(s.min, planned?.need ?? 0)),
-        warm: s.warm ?? 0,
-        preempt: s.preempt ?? 'stop',
-        // A remainder service soaks up what is left: warm pools refill before it grows (never from it).
-        ...(s.rule.type === 'remainder' ? { soaks: true } : {}),
-        observed: o,
-        ...(held === undefined ? {} : { inFlight: { replicas: held, frozen: heldFrozen ?? pool } }),
-      } satisfies FrozenAdmitService;
+    const decision = decide({
+      plan: current,
+      observed,
+      now: this.opts.clock.now(),
+      ledger: this.ledger,
+      held: (service) => this.isHeld(service, observed.get(service)),
+      services: this.book.effective,
+      names: this.book.names,
+      capacity: this.opts.capacity,
+      freezing: this.freezing,
+      pending: this.settling.pending,
+      keepRemoved: this.opts.keepRemoved === true,
     });
-    const removed = removedServices(observed, this.book.names);
-    for (const r of removed) items.push(removedAdmission(r));
-    const admitted = new Map<string, { replicas: number; frozen?: number }>();
-    // Without a service that freezes, the plain admission does the same (its frozen replicas, if any, count
-    // in full as stopping) for less.
-    if (this.book.effective.some((s) => this.freezes(s))) {
-      const policies = new Map(this.book.effective.map((s) => [s.name, s]));
-      for (const [name, t] of admitFrozen(items, this.opts.capacity)) {
-        const policy = policies.get(name);
-        admitted.set(name, policy && this.freezes(policy) ? t : { replicas: t.replicas });
-      }
-    } else {
-      const plain = items.map(({ inFlight, ...item }) =>
-        inFlight === undefined ? item : { ...item, inFlight: inFlight.replicas },
-      );
-      for (const [name, replicas] of admit(plain, this.opts.capacity)) admitted.set(name, { replicas });
+    for (const c of decision.calls) {
+      void this.executor.call(c.service, c.replicas, c.reason, true, c.active, c.frozen);
     }
-    // A service with an abandoned call is admitted as if it had what that call asked for. If it runs less,
-    // and wants at least that, asking again for exactly that is safe (it is reserved) and is the retry.
-    // Admitted counts are relative to what is reserved, so one may equal what really runs: no call then.
-    for (const item of items) {
-      if (item.inFlight !== undefined || !this.ledger.hasAbandoned(item.name)) continue;
-      const reserved = item.observed.running + item.observed.starting;
-      const real = observed.get(item.name) ?? NONE_OBSERVED;
-      const active = real.running + real.starting;
-      const pool = (real.frozen ?? 0) + (real.warming ?? 0);
-      if (!admitted.has(item.name) && active < reserved && item.desired >= reserved)
-        admitted.set(item.name, { replicas: reserved, ...(this.freezes(item) ? { frozen: pool } : {}) });
-      const t = admitted.get(item.name);
-      if (t && t.replicas === active && (t.frozen === undefined || t.frozen === pool))
-        admitted.delete(item.name);
-    }
-    for (const [name, target] of admitted) {
-      if (!this.book.names.has(name)) continue; // a removed service is only ever stopped, below
-      const o = observed.get(name) ?? NONE_OBSERVED;
-      const active = o.running + o.starting;
-      const pool = (o.frozen ?? 0) + (o.warming ?? 0);
-      const planned = desired.get(name);
-      const pending = this.settling.pending.get(name);
-      const { replicas, frozen } = target;
-      const reason: Reason =
-        replicas === active && frozen !== undefined
-          ? frozen > pool
-            ? refilling(name, pool, frozen)
-            : removingFrozen(name, pool - frozen)
-          : (planned?.reason ??
-            (pending && pending.desired === planned?.desired ? pending.reason : undefined) ??
-            (replicas > active ? replacing(name, replicas - active) : abovePlan(name)));
-      void this.executor.call(name, replicas, reason, true, active, frozen);
-    }
-    this.actOnRemoved(removed, observed, now);
+    this.actOnRemoved(decision.removed);
   }
 
-  /**
-   * Tells once about each removed service the back-end reports, and stops its replicas unless they are kept.
-   * One call at a time per service, and none while a backoff waits or a settled call may not show yet.
-   */
-  private actOnRemoved(
-    removed: readonly RemovedService[],
-    observed: ReadonlyMap<string, Observed>,
-    now: number,
-  ): void {
-    const keep = this.opts.keepRemoved === true;
+  /** Tells once about each removed service the back-end reports, and makes the stop calls decide() asks for. */
+  private actOnRemoved(removed: readonly RemovedNotice[]): void {
     for (const name of this.removedTold) {
-      if (!removed.some((r) => r.name === name)) this.removedTold.delete(name);
+      if (!removed.some((r) => r.service.name === name)) this.removedTold.delete(name);
     }
-    for (const r of removed) {
-      const what = `${r.name} is not in the config: its ${r.holding} replica(s) count against capacity`;
+    for (const { service: r, message, stop } of removed) {
       if (!this.removedTold.has(r.name)) {
         this.removedTold.add(r.name);
-        const message = keep ? `${what} and are kept running (--keep-removed)` : `${what} until stopped`;
         this.opts.logger.log('warn', message, { service: r.name, replicas: r.holding });
         this.reporter.emit('plan', message, r.name);
       }
-      if (keep || r.active === 0 || this.ledger.inFlight.has(r.name) || this.ledger.hasUnseen(r.name))
-        continue;
-      if (this.ledger.waiting(r.name, now) || this.isHeld(r.name, observed.get(r.name))) continue;
-      const reason = stoppingRemoved(r.name, r.active);
-      void this.executor.call(r.name, 0, reason, true, r.active, this.freezing ? 0 : undefined);
+      if (stop)
+        void this.executor.call(stop.service, stop.replicas, stop.reason, true, stop.active, stop.frozen);
     }
   }
 
@@ -630,11 +535,6 @@ export class Controller {
 
   private releaseHold(service: string, why: string): void {
     if (this.holds.release(service)) this.opts.logger.log('info', `${service}: ${why}, trying again`);
-  }
-
-  /** Whether a service freezes replicas: the back-end can, and it has a warm pool or preempt: freeze. */
-  private freezes(s: { readonly warm?: number; readonly preempt?: 'stop' | 'freeze' }): boolean {
-    return this.freezing && ((s.warm ?? 0) > 0 || s.preempt === 'freeze');
   }
 
   private mayAct(): boolean {
@@ -677,11 +577,4 @@ export class Controller {
 /** What takes replicas and cpu now: running, starting, stopping, and warming (started to be frozen). */
 function occupying(o: Observed): number {
   return o.running + o.starting + o.stopping + (o.warming ?? 0);
-}
-
-/** Frozen and warming replicas counted as stopping: in full (replicas, cpu, memory), and never targeted. */
-function unfrozen(o: Observed): Observed {
-  const pool = (o.frozen ?? 0) + (o.warming ?? 0);
-  if (pool === 0) return o;
-  return { running: o.running, starting: o.starting, stopping: o.stopping + pool };
 }
