@@ -5,10 +5,11 @@ import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { Composer, type CST, type Document, isMap, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../core/errors.js';
+import { issueLines } from '../core/issues.js';
 import { byPriorityThenName } from '../core/order.js';
 import type { Capacity, Config, FreezeNotice, RunSpec, ServiceSpec } from '../core/types.js';
 import { type Env, MAX_DEPTH, substituteEnv } from './env.js';
-import { describe, errorMap, issueLines, joinPath, type Path, unknownKey } from './problems.js';
+import { configStyle, describe, errorMap, joinPath, type Path, unknownKey } from './problems.js';
 import {
   configShape,
   DEFAULT_NOTICE_GRACE_MS,
@@ -279,7 +280,7 @@ function validate(doc: unknown, options: ParseOptions, problems: string[]): Load
   const check = <T extends z.ZodType>(path: Path, schema: T, value: unknown): z.output<T> | undefined => {
     const result = schema.safeParse(value, { error: errorMap });
     if (result.success) return result.data;
-    problems.push(...issueLines(result.error.issues, path));
+    problems.push(...issueLines(result.error.issues, configStyle(path)));
     return undefined;
   };
   const name = check(

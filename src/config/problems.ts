@@ -1,5 +1,6 @@
 // Turns zod issues into the one-line problems users see: `path.to.field: what is wrong`.
 import type { z } from 'zod';
+import type { IssueStyle } from '../core/issues.js';
 
 export type Path = readonly PropertyKey[];
 
@@ -91,13 +92,9 @@ export const errorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
-/** Problem lines for the issues of one parse of the value at `prefix`. Unknown keys get a line each. */
-export function issueLines(issues: readonly z.core.$ZodIssue[], prefix: Path): string[] {
-  return issues.flatMap((issue) => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKey([...path, key]));
-    return [`${joinPath(path)}: ${issue.message}`];
-  });
+/** How config problems are worded: odd keys quoted, unknown keys with the merge-key hint. */
+export function configStyle(prefix: Path): IssueStyle {
+  return { prefix, join: joinPath, unknown: unknownKeyText };
 }
 
 /**
@@ -105,9 +102,13 @@ export function issueLines(issues: readonly z.core.$ZodIssue[], prefix: Path): s
  * `"<<"` in YAML), which the user meant as one: say so.
  */
 export function unknownKey(path: Path): string {
+  return `${joinPath(path)}: ${unknownKeyText(path)}`;
+}
+
+function unknownKeyText(path: Path): string {
   const hint =
     path[path.length - 1] === '<<'
       ? ' (merge keys work in YAML files only, and only unquoted: <<: *name)'
       : '';
-  return `${joinPath(path)}: unknown key${hint}`;
+  return `unknown key${hint}`;
 }

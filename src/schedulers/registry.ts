@@ -1,6 +1,7 @@
 // Scheduler back-ends by `scheduler.type`. To add one: a settings schema (everything but `type`) and a factory.
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { issueLines } from '../core/issues.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { SchedulerSpec } from '../core/types.js';
@@ -99,9 +100,5 @@ export async function createScheduler(spec: SchedulerSpec, ctx: SchedulerContext
 }
 
 function problems(error: z.ZodError): string[] {
-  return error.issues.flatMap((issue) => {
-    const at = ['scheduler', ...issue.path.map(String)].join('.');
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${at}.${key}: unknown setting`);
-    return [`${at}: ${issue.message}`];
-  });
+  return issueLines(error.issues, { prefix: ['scheduler'], unknown: () => 'unknown setting' });
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { type Issue, type IssueStyle, issueLines } from '../core/issues.js';
 import type { Source } from '../core/ports.js';
 import type { SourceContext } from '../core/registry.js';
 import type { SourceSpec } from '../core/types.js';
@@ -65,19 +66,17 @@ export async function createSource(spec: SourceSpec, ctx: SourceContext): Promis
     ]);
   }
   const parsed = k.schema.safeParse(settings);
-  if (!parsed.success)
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, k.schema)));
+  if (!parsed.success) throw new ConfigError(issueLines(parsed.error.issues, sourceStyle(k.schema)));
   return k.create(parsed.data, ctx);
 }
 
-/** One zod issue as `source.field: problem` lines, in words a config author understands. */
-export function describeIssue(issue: z.core.$ZodIssue, schema?: z.ZodObject): string[] {
-  const path = ['source', ...issue.path.map(String)].join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const known = schema ? ` (known: ${Object.keys(schema.shape).join(', ')})` : '';
-    return issue.keys.map((key) => `${path}.${key}: unknown setting${known}`);
-  }
-  let message = issue.message.replace(/^Invalid input: /, '');
-  if (issue.code === 'invalid_type' && /received undefined$/.test(message)) message = 'required';
-  return [`${path}: ${message}`];
+/** Problem lines for invalid source settings, in words a config author understands. */
+function sourceStyle(schema: z.ZodObject): IssueStyle {
+  const known = ` (known: ${Object.keys(schema.shape).join(', ')})`;
+  return { prefix: ['source'], unknown: () => `unknown setting${known}`, message: sourceMessage };
+}
+
+function sourceMessage(issue: Issue): string {
+  const message = issue.message.replace(/^Invalid input: /, '');
+  return issue.code === 'invalid_type' && /received undefined$/.test(message) ? 'required' : message;
 }
