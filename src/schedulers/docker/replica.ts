@@ -1,8 +1,8 @@
 // One container as the docker back-end tracks it, the engine's shapes it reads, and where a replica counts in Observed.
 import { randomBytes } from 'node:crypto';
-import type { Observed } from '../../core/types.js';
+import type { ReplicaState } from '../replica-counts.js';
 
-export type ContainerState = 'starting' | 'running' | 'stopping' | 'warming' | 'frozen';
+export type ContainerState = ReplicaState;
 
 export interface Replica {
   /** The container name, chosen before it exists: what links a create in flight to a listing. */
@@ -76,10 +76,8 @@ export function isStarting(r: Replica): boolean {
   return r.state === 'starting';
 }
 
-export type Counts = { -readonly [K in keyof Required<Omit<Observed, 'noticed'>>]: number };
-
 /** Where a replica counts: a pause in flight still holds a cpu; a paused one being removed holds memory only. */
-export function counted(r: Replica): keyof Counts {
+export function counted(r: Replica): ReplicaState {
   switch (r.state) {
     case 'frozen':
       return r.paused ? 'frozen' : 'running';

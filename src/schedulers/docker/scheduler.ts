@@ -29,11 +29,12 @@ import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../.
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
 import { Limiter } from '../limiter.js';
+import { type PoolPlan, planPool } from '../pool-plan.js';
+import { countReplicas } from '../replica-counts.js';
 import { Images } from './images.js';
 import {
   type ContainerInfo,
   type ContainerSummary,
-  type Counts,
   containerName,
   counted,
   type EngineEvent,
@@ -168,32 +169,16 @@ export class DockerScheduler implements Scheduler {
         `docker engine unreachable since ${new Date(this.down.since).toISOString()}: ${this.down.error}`,
       );
     }
-    const counts = new Map<string, Counts>();
-    for (const s of this.ctx.services) {
-      counts.set(s.name, { starting: 0, running: 0, stopping: 0, frozen: 0, warming: 0 });
-    }
-    for (const r of this.replicas.values()) {
-      let c = counts.get(r.service);
-      if (!c) {
-        // A service no longer in the config: reported all the same, its containers hold capacity.
-        c = { starting: 0, running: 0, stopping: 0, frozen: 0, warming: 0 };
-        counts.set(r.service, c);
-      }
-      c[counted(r)]++;
-    }
-    return this.withNoticed(counts);
-  }
-
-  /** Adds `noticed` (warming containers in a freeze notice's grace) where there are any. */
-  private withNoticed(counts: Map<string, Counts>): Map<string, Observed> {
-    const out = new Map<string, Observed>(counts);
-    for (const r of this.replicas.values()) {
-      const c = out.get(r.service);
-      if (c && r.state === 'warming' && this.notices.inGrace(r.name)) {
-        out.set(r.service, { ...c, noticed: (c.noticed ?? 0) + 1 });
-      }
-    }
-    return out;
+    return countReplicas(
+      this.ctx.services.map((s) => s.name),
+      this.replicas.values(),
+      (r) => ({
+        service: r.service,
+        as: counted(r),
+        noticed: r.state === 'warming' && this.notices.inGrace(r.name),
+      }),
+      'always',
+    );
   }
 
   /**
@@ -220,20 +205,18 @@ export class DockerScheduler implements Scheduler {
     const mine = [...this.replicas.values()]
       .filter((r) => r.service === service && r.state !== 'stopping')
       .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
-    const live = mine.filter((r) => r.state === 'starting' || r.state === 'running');
-    if (frozen !== undefined) return this.scaleFrozen(service, run, mine, live, replicas, frozen, reason);
-    if (live.length > replicas) {
-      const surplus = live.slice(0, live.length - replicas);
-      this.ctx.logger.log('info', `stopping ${surplus.length} container(s) of ${service}`, {
+    const plan = planPool(mine, replicas, frozen, { noticed: (r) => this.notices.inGrace(r.name) });
+    if (frozen !== undefined) return this.scaleFrozen(service, run, plan, reason);
+    if (plan.stop.length > 0) {
+      this.ctx.logger.log('info', `stopping ${plan.stop.length} container(s) of ${service}`, {
         service,
         reason,
       });
-      for (const r of surplus) this.stop(r);
+      for (const r of plan.stop) this.stop(r);
       this.notify(service);
       return;
     }
-    if (live.length === replicas) return;
-    this.launch(service, run, replicas - live.length, 'starting', reason);
+    if (plan.cold > 0) this.launch(service, run, plan.cold, 'starting', reason);
   }
 
   /** Stops every container of a service the config no longer has, oldest first (frozen ones as they are). */
@@ -246,81 +229,41 @@ export class DockerScheduler implements Scheduler {
     this.notify(service);
   }
 
+  /** Carries out a pool plan (pool-plan.ts): thaws and freezes awaited, surplus stopped in the background. */
   private async scaleFrozen(
     service: string,
     run: RunSpec,
-    mine: Replica[],
-    live: Replica[],
-    replicas: number,
-    frozen: number,
+    plan: PoolPlan<Replica>,
     reason: string,
   ): Promise<void> {
-    const pool = mine.filter((r) => r.state === 'frozen' || r.state === 'warming');
-    let missing = replicas - live.length;
-    const acts = { thaw: 0, freeze: 0, stop: 0, remove: 0 };
-    if (missing !== 0 || pool.length !== frozen) {
-      if (this.down) throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
+    const acts = {
+      thaw: plan.thaw.length,
+      freeze: plan.freeze.length,
+      stop: plan.stop.length,
+      remove: plan.remove.length,
+    };
+    const changes = plan.keep.length + plan.takeOver.length + plan.cold + plan.warm;
+    if (this.down && acts.thaw + acts.freeze + acts.stop + acts.remove + changes > 0) {
+      throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
     }
     // Thaws and freezes, awaited; each says whether the replica is still there.
     const waits: Promise<boolean>[] = [];
     const removals: Promise<void>[] = [];
-    if (missing > 0) {
-      // Containers still in a freeze notice's grace first: they run, and are simply not paused.
-      for (const r of pool) {
-        if (missing === 0) break;
-        if (r.state !== 'warming' || !this.notices.inGrace(r.name)) continue;
-        this.adoptWarming(r);
-        missing--;
-      }
-      // Thaw frozen replicas first (those already paused first), then take over warming ones.
-      const thawable = pool
-        .filter((r) => r.state === 'frozen')
-        .sort((a, b) => Number(b.paused) - Number(a.paused));
-      for (const r of thawable) {
-        if (missing === 0) break;
-        waits.push(this.thaw(r));
-        acts.thaw++;
-        missing--;
-      }
-      for (const r of pool) {
-        if (missing === 0) break;
-        if (r.state !== 'warming') continue;
-        this.adoptWarming(r);
-        missing--;
-      }
-    } else if (missing < 0) {
-      // Freeze the surplus while the pool has room (running ones first: theirs is a pause), stop the rest.
-      const surplus = live.slice(0, -missing);
-      surplus.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running'));
-      let room = frozen - pool.length;
-      for (const r of surplus) {
-        if (room > 0) {
-          room--;
-          acts.freeze++;
-          if (r.state === 'running') waits.push(this.freeze(r));
-          else r.state = r.paused ? 'frozen' : 'warming'; // still being made (or thawed): paused once it runs
-        } else {
-          acts.stop++;
-          this.stop(r);
-        }
-      }
-      missing = 0;
+    // Containers still in a freeze notice's grace first: they run, and are simply not paused.
+    for (const r of plan.keep) this.adoptWarming(r);
+    for (const r of plan.thaw) waits.push(this.thaw(r));
+    for (const r of plan.takeOver) this.adoptWarming(r);
+    for (const r of plan.freeze) {
+      if (r.state === 'running') waits.push(this.freeze(r));
+      else r.state = r.paused ? 'frozen' : 'warming'; // still being made (or thawed): paused once it runs
     }
-    // The pool against its target: remove the excess without thawing it, or refill it.
-    const after = mine.filter((r) => r.state === 'frozen' || r.state === 'warming');
-    let refill = 0;
-    if (after.length > frozen) {
-      const excess = after.sort((a, b) => Number(b.state === 'warming') - Number(a.state === 'warming'));
-      for (const r of excess.slice(0, after.length - frozen)) {
-        acts.remove++;
-        const paused = r.state === 'frozen';
-        this.stop(r);
-        // A frozen one counts as frozen until gone; the call resolves once it is (a forced removal is quick),
-        // so that no later call takes it for one that can still be thawed.
-        if (paused) removals.push(r.work);
-      }
-    } else if (after.length < frozen) {
-      refill = frozen - after.length;
+    for (const r of plan.stop) this.stop(r);
+    for (const r of plan.remove) {
+      const paused = r.state === 'frozen';
+      this.stop(r);
+      // A frozen one counts as frozen until gone; the call resolves once it is (a forced removal is quick),
+      // so that no later call takes it for one that can still be thawed.
+      if (paused) removals.push(r.work);
     }
     if (acts.thaw + acts.freeze + acts.stop + acts.remove > 0) {
       const what = Object.entries(acts)
@@ -332,8 +275,8 @@ export class DockerScheduler implements Scheduler {
     }
     let refused: unknown;
     try {
-      if (missing > 0) this.launch(service, run, missing, 'starting', reason);
-      if (refill > 0) this.launch(service, run, refill, 'warming', reason);
+      if (plan.cold > 0) this.launch(service, run, plan.cold, 'starting', reason);
+      if (plan.warm > 0) this.launch(service, run, plan.warm, 'warming', reason);
     } catch (error) {
       refused = error;
     }
