@@ -192,6 +192,12 @@ export class EcsScheduler implements Scheduler {
           `${WHO}: AWS refused ${where} (${name}: ${message}); check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, role) and that they allow ecs:DescribeServices, ecs:UpdateService, ecs:ListTasks, ecs:DescribeTasks`,
         );
       }
+      // A 404 with no ECS error type: the endpoint is not ECS (a wrong `endpoint` or proxy path).
+      if (status === 404) {
+        throw new TerminalError(
+          `${WHO}: ${where}: HTTP 404 from ${this.settings.endpoint ?? 'ECS'} (${name ? `${name}: ` : ''}${message}); check scheduler.endpoint and scheduler.region`,
+        );
+      }
       if (name === 'AbortError' || name === 'TimeoutError') {
         throw new TransientError(`${WHO}: ${where}: ECS did not answer in time`);
       }

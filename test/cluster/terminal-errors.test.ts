@@ -258,11 +258,34 @@ describe('terminal errors from the other cluster back-ends (fakes)', () => {
       { clientConfig: { credentials: { accessKeyId: 'AKIDVIEWER', secretAccessKey: 'fake-secret' } } },
     );
     try {
-      await assert.rejects(s.scale('web', 2, 'test'), TerminalError, 'AccessDenied');
+      const terminal = (pattern: RegExp) => (e: unknown) =>
+        e instanceof TerminalError && pattern.test(e.message);
+      await assert.rejects(s.scale('web', 2, 'test'), terminal(/AccessDenied/));
+      // The key may write again; the service loses its tags.
       ecs.readOnlyKeys.delete('AKIDVIEWER');
+      ecs.keys.add('AKIDVIEWER');
       ecs.service('web').tags = {};
-      await assert.rejects(s.scale('web', 2, 'test'), TerminalError, 'not tagged as ours');
+      await assert.rejects(
+        s.scale('web', 2, 'test'),
+        terminal(/not scaling ECS service web: .*not labelled/),
+      );
       assert.equal(ecs.service('web').desiredCount, 1);
+      ecs.service('web').tags = ours('web');
+      // A 404 without an ECS error type (an endpoint that is not ECS) is terminal too; throttling is transient.
+      ecs.failures.push({ action: 'DescribeServices', type: '', message: 'Not Found', status: 404 });
+      await assert.rejects(s.scale('web', 2, 'test'), terminal(/HTTP 404 from http/));
+      for (let i = 0; i < 5; i++) {
+        ecs.failures.push({
+          action: 'DescribeServices',
+          type: 'ThrottlingException',
+          message: 'Rate exceeded',
+          status: 400,
+        });
+      }
+      await assert.rejects(s.scale('web', 2, 'test'), TransientError);
+      ecs.failures.length = 0;
+      await s.scale('web', 2, 'test');
+      assert.equal(ecs.service('web').desiredCount, 2, 'scales once the endpoint answers again');
     } finally {
       await s.close();
       await ecs.close();
