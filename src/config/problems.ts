@@ -1,4 +1,4 @@
-// Turns zod issues into the one-line problems users see: `path.to.field: what is wrong`.
+// The one-line problems users see, `path.to.field: what is wrong`: zod issues worded, paths joined, lists capped.
 import type { z } from 'zod';
 import type { IssueStyle } from '../core/issues.js';
 
@@ -111,4 +111,16 @@ function unknownKeyText(path: Path): string {
       ? ' (merge keys work in YAML files only, and only unquoted: <<: *name)'
       : '';
   return `unknown key${hint}`;
+}
+
+/** Problems listed before the rest are summed up, so a hostile file cannot flood the terminal. */
+export const MAX_PROBLEMS = 100;
+
+/** At most MAX_PROBLEMS lines, then one that says how many more there are. */
+export function capped(problems: readonly string[]): readonly string[] {
+  if (problems.length <= MAX_PROBLEMS) return problems;
+  return [
+    ...problems.slice(0, MAX_PROBLEMS),
+    `config: ${problems.length - MAX_PROBLEMS} more problems not shown`,
+  ];
 }

@@ -370,7 +370,7 @@ export const configShape = {
   ha: haSchema,
 };
 
-/** The whole file in one schema, e.g. for z.toJSONSchema(configSchema, { io: 'input' }); cross-field rules are in load.ts. */
+/** The whole file in one schema, e.g. for z.toJSONSchema(configSchema, { io: 'input' }); cross-field rules are in validate.ts. */
 export const configSchema = z.strictObject({ ...configShape, services: z.record(z.string(), serviceSchema) });
 
 export type RawService = z.output<typeof serviceSchema>;
