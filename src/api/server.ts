@@ -28,55 +28,29 @@
 //   over 15 s, is answered 408 and its connection closed (slowloris); one Node cannot parse gets a JSON 400
 //   (431 for headers over Node's 16 KiB) instead of Node's bare status line. Service names from the URL are
 //   only matched against the configured names (404 when unknown), never used in a path or a command.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ControllerMetrics, ServiceChange, ServiceStatus } from '../controller/index.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { SERVICE_NAME } from '../core/names.js';
 import type { Logger } from '../core/ports.js';
-import type { Snapshot } from '../core/types.js';
-import { NotPushableError, UnknownServiceError } from './errors.js';
-import { type EventFeed, EventStream, type EventStreamOptions, TooManyStreamsError } from './event-stream.js';
-import { HttpError, jsonObject, parseJson, readBody, sendJson } from './http.js';
+import {
+  type ApiServerOptions,
+  type Context,
+  type Route,
+  requireController,
+  type WriteAccess,
+} from './context.js';
+import { UnknownServiceError } from './errors.js';
+import { EventStream, TooManyStreamsError } from './event-stream.js';
+import { HttpError, sendJson } from './http.js';
 import { isLoopback, parseListen } from './listen-address.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './prometheus.js';
+import { getService, patchService, pauseOrResume, postDemand } from './service-routes.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
+import { digest } from './write-guard.js';
 
-/** Largest request body read; bigger ones get 413 without being buffered. */
-export const MAX_BODY_BYTES = 16 * 1024;
-/** Largest demand value accepted. */
-export const MAX_DEMAND = 1e12;
-const CHANGE_FIELDS = ['min', 'max', 'priority'] as const;
-
-/** What the API needs of the controller beyond snapshots; the Controller class has all of it. */
-export interface ControllerAccess {
-  update(service: string, change: ServiceChange): ServiceStatus;
-  pause(service: string): ServiceStatus;
-  resume(service: string): ServiceStatus;
-  metrics(): ControllerMetrics;
-  readonly log: EventFeed;
-}
-
-export interface ApiServerOptions {
-  /** `127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:9000`, `:8080` (every interface), or a port (on 127.0.0.1); 0 = ephemeral. */
-  readonly listen: string | number;
-  readonly snapshot: () => Snapshot;
-  /** Sets a service's demand. Throws UnknownServiceError or NotPushableError to refuse. */
-  readonly pushDemand: (service: string, value: number) => void | Promise<void>;
-  /** Runtime changes, the event stream and the metrics' counters; without it those routes answer 404. */
-  readonly controller?: ControllerAccess;
-  /** A folder holding index.html and the files it loads, served at `/`; without it `/` answers 404. */
-  readonly dashboardDir?: string;
-  /** Tuning of GET /api/events (tests shorten the intervals). */
-  readonly stream?: Omit<EventStreamOptions, 'feed' | 'snapshot'>;
-  /** Bearer token for writes; required when listening on a non-loopback address. */
-  readonly token?: string;
-  /** How long a client may take to send its headers, and its whole request; tests shorten them. */
-  readonly timeouts?: { readonly headersMs?: number; readonly requestMs?: number };
-  readonly logger?: Logger;
-}
+export type { ApiServerOptions, ControllerAccess } from './context.js';
+export { MAX_BODY_BYTES, MAX_DEMAND } from './service-routes.js';
 
 /**
  * A request whose headers (or whole body) have not arrived by then is answered 408 and its connection
@@ -93,31 +67,6 @@ export interface ApiServer {
   readonly listening: string;
   /** Stops listening and ends open connections (keep-alive, event streams). Idempotent. */
   close(): Promise<void>;
-}
-
-/** How writes are guarded: open (loopback, no token), token (required), disabled (no token, not loopback). */
-type WriteAccess = 'open' | 'token' | 'disabled';
-
-interface Context {
-  readonly options: ApiServerOptions;
-  readonly logger: Logger;
-  readonly access: WriteAccess;
-  readonly loopback: boolean;
-  readonly tokenDigest: Buffer | undefined;
-  readonly stream: EventStream | undefined;
-  readonly files: ReadonlyMap<string, StaticFile>;
-}
-
-type Handler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: Context,
-  params: string[],
-) => void | Promise<void>;
-
-interface Route {
-  readonly pattern: RegExp;
-  readonly methods: Readonly<Record<string, Handler>>;
 }
 
 const ROUTES: readonly Route[] = [
@@ -285,11 +234,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-function requireController(ctx: Context): ControllerAccess {
-  if (!ctx.options.controller) throw new HttpError(404, 'this server has no controller attached');
-  return ctx.options.controller;
-}
-
 function getEvents(req: IncomingMessage, res: ServerResponse, ctx: Context) {
   requireController(ctx);
   try {
@@ -338,138 +282,6 @@ function getFile(req: IncomingMessage, res: ServerResponse, ctx: Context) {
   }
   res.writeHead(200, { ...headers, 'Content-Length': String(file.body.length) });
   res.end(req.method === 'HEAD' ? undefined : file.body);
-}
-
-function getService(_req: IncomingMessage, res: ServerResponse, ctx: Context, params: string[]) {
-  const name = serviceName(params[0] ?? '');
-  const service = ctx.options.snapshot().services.find((s) => s.name === name);
-  if (!service) throw new UnknownServiceError(name);
-  sendJson(res, 200, service);
-}
-
-async function patchService(req: IncomingMessage, res: ServerResponse, ctx: Context, params: string[]) {
-  authorize(req, ctx);
-  const controller = requireController(ctx);
-  const name = serviceName(params[0] ?? '');
-  const example = '{"min": 1, "max": 10, "priority": 2}';
-  const body = jsonObject(parseJson(await readBody(req, MAX_BODY_BYTES), example), example);
-  const unknown = Object.keys(body).filter((k) => !(CHANGE_FIELDS as readonly string[]).includes(k));
-  if (unknown.length > 0) {
-    throw new HttpError(
-      400,
-      `unknown field ${JSON.stringify(unknown[0])}: only min, max and priority can change`,
-    );
-  }
-  const change: { -readonly [K in keyof ServiceChange]: number } = {};
-  for (const field of CHANGE_FIELDS) {
-    const value = body[field];
-    if (value === undefined) continue;
-    if (typeof value !== 'number') {
-      throw new HttpError(
-        400,
-        `"${field}" must be an integer, not ${value === null ? 'null' : typeof value}`,
-      );
-    }
-    change[field] = value;
-  }
-  if (Object.keys(change).length === 0) throw new HttpError(400, `nothing to change; send ${example}`);
-  sendJson(res, 200, controller.update(name, change));
-}
-
-async function pauseOrResume(
-  action: 'pause' | 'resume',
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: Context,
-  params: string[],
-) {
-  authorize(req, ctx);
-  const controller = requireController(ctx);
-  const name = serviceName(params[0] ?? '');
-  await readBody(req, MAX_BODY_BYTES); // no body is needed; one is read (bounded) and ignored
-  sendJson(res, 200, action === 'pause' ? controller.pause(name) : controller.resume(name));
-}
-
-async function postDemand(req: IncomingMessage, res: ServerResponse, ctx: Context, params: string[]) {
-  authorize(req, ctx);
-  const service = serviceName(params[0] ?? '');
-  const value = demandValue(parseJson(await readBody(req, MAX_BODY_BYTES), '{"value": N}'));
-  try {
-    await ctx.options.pushDemand(service, value);
-  } catch (error) {
-    if (error instanceof UnknownServiceError) throw new HttpError(404, error.message);
-    if (error instanceof NotPushableError) throw new HttpError(409, error.message);
-    throw error;
-  }
-  sendJson(res, 200, { service, value });
-}
-
-function authorize(req: IncomingMessage, ctx: Context): void {
-  if (ctx.access === 'disabled') {
-    throw new HttpError(
-      403,
-      'changes are disabled: the API listens on a non-loopback address, so a token must be configured (api.token or MICROSCALER_TOKEN)',
-    );
-  }
-  const origin = req.headers.origin;
-  if (origin !== undefined && originHost(origin) !== req.headers.host?.toLowerCase()) {
-    throw new HttpError(403, 'cross-origin requests may not change anything');
-  }
-  const host = req.headers.host;
-  if (ctx.loopback && host !== undefined && !isLoopback(host.replace(/:\d*$/, ''))) {
-    throw new HttpError(403, `Host "${host}" is not a loopback name; use 127.0.0.1, [::1] or localhost`);
-  }
-  if (ctx.access === 'open' || !ctx.tokenDigest) return;
-  const given = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
-  const challenge = { 'WWW-Authenticate': 'Bearer realm="microscaler"' };
-  if (given === undefined) {
-    throw new HttpError(401, 'missing token: send Authorization: Bearer <token>', challenge);
-  }
-  // Digests have equal length, so timingSafeEqual neither throws nor leaks the token's length.
-  if (!timingSafeEqual(digest(given), ctx.tokenDigest)) throw new HttpError(401, 'wrong token', challenge);
-}
-
-function serviceName(encoded: string): string {
-  let name: string;
-  try {
-    name = decodeURIComponent(encoded);
-  } catch {
-    throw new HttpError(400, 'service name in the URL is not valid percent-encoding');
-  }
-  if (!SERVICE_NAME.test(name)) {
-    throw new HttpError(400, `invalid service name ${JSON.stringify(name)}: expected ${SERVICE_NAME.source}`);
-  }
-  return name;
-}
-
-function demandValue(parsed: unknown): number {
-  const body = jsonObject(parsed, '{"value": 42}');
-  const unknown = Object.keys(body).find((k) => k !== 'value');
-  if (unknown !== undefined) {
-    throw new HttpError(400, `unknown field ${JSON.stringify(unknown)}: send only {"value": N}`);
-  }
-  const value: unknown = Object.hasOwn(body, 'value') ? (body as { value: unknown }).value : undefined;
-  if (value === undefined) throw new HttpError(400, '"value" is missing; send {"value": N}');
-  if (typeof value !== 'number') {
-    throw new HttpError(400, `"value" must be a number, not ${value === null ? 'null' : typeof value}`);
-  }
-  // JSON.parse turns 1e999 into Infinity.
-  if (!Number.isFinite(value) || value < 0 || value > MAX_DEMAND) {
-    throw new HttpError(400, `"value" must be a number from 0 to ${MAX_DEMAND}, not ${value}`);
-  }
-  return value + 0; // -0 becomes 0
-}
-
-function originHost(origin: string): string | undefined {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return undefined; // e.g. "null" from sandboxed frames and file:// pages
-  }
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }
 
 /** The address the server is bound to, as a URL. */
