@@ -225,11 +225,11 @@ async function backend(api: DockerApi): Promise<{ thawMs: number; thawCallMs: nu
   });
   const web = () => monitor.running.get('web') ?? 0;
   try {
-    await s.scale('web', 0, 'bench: fill', 18);
+    await s.scaleWithPool('web', { replicas: 0, frozen: 18 }, 'bench: fill');
     await monitor.until('18 paused', () => (monitor.frozen.get('web') ?? 0) === 18, STEP_TIMEOUT_MS);
     await new Promise((r) => setTimeout(r, 500));
     let t = Date.now();
-    await s.scale('web', 18, 'bench: thaw', 0);
+    await s.scaleWithPool('web', { replicas: 18, frozen: 0 }, 'bench: thaw');
     const thawCallMs = Date.now() - t;
     const thawMs = (await monitor.until('18 running', () => web() === 18, STEP_TIMEOUT_MS)) - t;
     await s.stopAll();

@@ -1,5 +1,5 @@
 import { errorMessage, TerminalError } from '../core/errors.js';
-import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
+import { type Clock, canFreeze, type Logger, type Scheduler, type Source } from '../core/ports.js';
 import type { Capacity, Observed, Plan, ServicePolicy, Snapshot } from '../core/types.js';
 import { NONE_OBSERVED } from '../core/types.js';
 import { EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
@@ -145,7 +145,7 @@ export class Controller {
     this.book = new ServiceBook(options.services);
     for (const s of options.services) this.perService.set(s.name, newServiceMetrics());
     this.timer = options.timer ?? (() => performance.now());
-    this.freezing = options.scheduler.freezes === true;
+    this.freezing = canFreeze(options.scheduler);
     const clock = options.clock;
     this.wall = clock.wall ? () => (clock.wall as () => number)() : () => clock.now();
     this.observeTimeoutMs = options.observeTimeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;

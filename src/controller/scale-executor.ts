@@ -1,7 +1,7 @@
 // The scale executor: makes one scale call per service at a time, fenced by canAct, bounded by a timeout,
 // and records how it went (ledger, backoff, terminal holds, metrics, events).
 import { errorMessage, TerminalError } from '../core/errors.js';
-import type { Clock, Logger, Scheduler } from '../core/ports.js';
+import { type Clock, canFreeze, type Logger, type Scheduler } from '../core/ports.js';
 import type { Observed, Reason } from '../core/types.js';
 import type { CallLedger } from './call-ledger.js';
 import { type ServiceMetrics, scaleCause } from './metrics.js';
@@ -80,9 +80,9 @@ export class ScaleExecutor {
         }
       };
       const attempt =
-        frozen === undefined
-          ? scheduler.scale(service, replicas, text)
-          : scheduler.scale(service, replicas, text, frozen);
+        frozen !== undefined && canFreeze(scheduler)
+          ? scheduler.scaleWithPool(service, { replicas, frozen }, text)
+          : scheduler.scale(service, replicas, text);
       try {
         const settled = await within(clock, attempt, scaleTimeoutMs);
         if (settled) {

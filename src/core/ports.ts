@@ -19,22 +19,13 @@ export interface ServiceRun {
  * It may be called for several services at once, but for one service only after its previous call settled.
  */
 export interface Scheduler {
-  /** True when the back-end can freeze replicas (docker, process). Absent = cannot; config rejects warm/preempt: freeze. */
-  readonly freezes?: boolean;
   observe(signal: AbortSignal): Promise<ReadonlyMap<string, Observed>>;
   /**
-   * Converge to `replicas` active (running + starting) replicas and, when `frozen` is given, `frozen` frozen ones:
-   * - more active: thaw frozen replicas first (those beyond the frozen target first, then down to 0 frozen if needed),
-   *   cold-start only what is still missing, all in parallel;
-   * - fewer active: freeze surplus replicas while frozen < target, stop the rest (as today);
-   * - more frozen than target (after the above): remove frozen replicas WITHOUT thawing them (SIGKILL / docker rm -f of a
-   *   paused container): they count as frozen (memory only) until gone;
-   * - fewer frozen than target and no surplus to freeze: start new replicas (reported as `warming`) and freeze each once it
-   *   runs (refill).
-   * Without `frozen` (undefined), behave exactly as today (frozen replicas left as they are).
-   * Resolves once the back-end accepted the change, as today (a freeze/thaw is fast: resolve after it is done).
+   * Converge to `replicas` active (running + starting) replicas: cold-start what is missing, stop the
+   * surplus. On a back-end that freezes, frozen and warming replicas are left as they are (a process
+   * back-end that drains takes them too when scaling to zero).
    */
-  scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void>;
+  scale(service: string, replicas: number, reason: string): Promise<void>;
   /** Calls onChange(service) whenever a replica of that service changes state; returns an unsubscribe. */
   watch?(onChange: (service: string) => void): () => void;
   /**
@@ -53,6 +44,33 @@ export interface Scheduler {
    */
   beginDrain?(): void;
   close(): Promise<void>;
+}
+
+/** A back-end that can freeze replicas (docker, process): warm pools and `preempt: freeze` need one. */
+export interface FreezingScheduler extends Scheduler {
+  /**
+   * Converge to `pool.replicas` active (running + starting) replicas and `pool.frozen` frozen ones:
+   * - more active: thaw frozen replicas first (those beyond the frozen target first, then down to 0 frozen if needed),
+   *   cold-start only what is still missing, all in parallel;
+   * - fewer active: freeze surplus replicas while frozen < target, stop the rest;
+   * - more frozen than target (after the above): remove frozen replicas WITHOUT thawing them (SIGKILL / docker rm -f of a
+   *   paused container): they count as frozen (memory only) until gone;
+   * - fewer frozen than target and no surplus to freeze: start new replicas (reported as `warming`) and freeze each once it
+   *   runs (refill).
+   * Resolves once the back-end accepted the change (a freeze/thaw is fast: resolve after it is done).
+   */
+  scaleWithPool(service: string, pool: ReplicaPool, reason: string): Promise<void>;
+}
+
+/** What a scale call on a back-end that freezes asks for: active replicas and frozen ones. */
+export interface ReplicaPool {
+  readonly replicas: number;
+  readonly frozen: number;
+}
+
+/** Whether the back-end can freeze replicas; config rejects `warm` and `preempt: freeze` on one that cannot. */
+export function canFreeze(s: Scheduler): s is FreezingScheduler {
+  return typeof (s as Partial<FreezingScheduler>).scaleWithPool === 'function';
 }
 
 export interface Clock {

@@ -40,7 +40,7 @@ export interface FrozenAdmitService {
   readonly inFlight?: { readonly replicas: number; readonly frozen: number };
 }
 
-/** What to ask the back-end for: `scale(name, replicas, reason, frozen)`. */
+/** What to ask the back-end for: `scaleWithPool(name, { replicas, frozen }, reason)`. */
 export interface FrozenTarget {
   /** Active (running + starting) replicas. */
   readonly replicas: number;
@@ -106,7 +106,7 @@ function fit(left: Room, cpu: number, memory: number): number {
  * (active, frozen) targets to ask the back-end for now. Pure and deterministic: services are handled by
  * priority, then name, whatever order they come in. Returns the services whose targets change.
  *
- * What the back-end does with a target (the contract's `scale(name, replicas, reason, frozen)`), which the
+ * What the back-end does with a target (the contract's `scaleWithPool(name, { replicas, frozen }, reason)`), which the
  * accounting below relies on:
  * - growing: thaws min(replicas - active, frozen) frozen replicas, cold-starts the rest, in parallel;
  * - shrinking: freezes surplus replicas while frozen + warming < target, stops the others;

@@ -81,10 +81,10 @@ test('notice URLs: {service} and {replica} are filled in, URL-encoded', () => {
 test('URL notice: a 2xx answer ends the grace at once; the thaw is POSTed too', async (t) => {
   const { posted, url } = await endpoint(t, true);
   const s = await scheduler(t, url, 30_000);
-  await s.scale('worker', 1, 'test: start', 0);
+  await s.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: start');
   const replica = s.list()[0];
   assert.ok(replica?.pid);
-  await s.scale('worker', 0, 'test: preempted', 1);
+  await s.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
   // Frozen long before the 30 s grace: the answer was the acknowledgement.
   await until('the freeze', () => readProcStat(replica.pid as number)?.state === 'T');
   assert.deepEqual(posted, [
@@ -93,7 +93,7 @@ test('URL notice: a 2xx answer ends the grace at once; the thaw is POSTed too', 
       body: { event: 'freeze', service: 'worker', replica: replica.id, graceMs: 30_000 },
     },
   ]);
-  await s.scale('worker', 1, 'test: back', 0);
+  await s.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: back');
   await until('the thaw POST', () => posted.length === 2);
   assert.equal(posted[1]?.body.event, 'thaw');
   assert.equal(s.list()[0]?.pid, replica.pid, 'the same process, thawed');
@@ -102,9 +102,9 @@ test('URL notice: a 2xx answer ends the grace at once; the thaw is POSTed too', 
 test('URL notice: a replica whose endpoint never answers is frozen once the grace is over', async (t) => {
   const { posted, url } = await endpoint(t, false);
   const s = await scheduler(t, url, 3000);
-  await s.scale('worker', 1, 'test: start', 0);
+  await s.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: start');
   const pid = s.list()[0]?.pid as number;
-  await s.scale('worker', 0, 'test: preempted', 1);
+  await s.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
   await until('the POST', () => posted.length === 1);
   assert.notEqual(readProcStat(pid)?.state, 'T', 'not frozen before its grace is over');
   assert.equal((await s.observe(AbortSignal.timeout(5000))).get('worker')?.warming, 1);

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../core/errors.js';
+import { canFreeze, type Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import { systemClock } from '../infra/system-clock.js';
 import { ProcessScheduler } from './process/index.js';
-import { createScheduler, schedulerSchemas } from './registry.js';
+import { createScheduler, freezingSchedulers, schedulerSchemas } from './registry.js';
 
 const ctx: SchedulerContext = {
   clock: systemClock,
@@ -72,4 +73,15 @@ test('type process builds a ProcessScheduler on the given state directory', asyn
     stopping: 0,
   });
   await scheduler.close();
+});
+
+test('the back-ends that freeze are those whose class has scaleWithPool (canFreeze), in registry order', () => {
+  assert.deepEqual([...freezingSchedulers], ['process', 'docker']);
+  const plain: Scheduler = {
+    observe: async () => new Map(),
+    scale: async () => {},
+    close: async () => {},
+  };
+  assert.equal(canFreeze(plain), false);
+  assert.equal(canFreeze({ ...plain, scaleWithPool: async () => {} } as Scheduler), true);
 });

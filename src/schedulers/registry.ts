@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { issueLines } from '../core/issues.js';
-import type { Scheduler } from '../core/ports.js';
+import { canFreeze, type Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { SchedulerSpec } from '../core/types.js';
 import { DockerScheduler, dockerSettingsSchema } from './docker/scheduler.js';
@@ -16,8 +16,8 @@ import { SwarmScheduler, swarmSettingsSchema } from './swarm.js';
 
 interface BackEnd<S extends z.ZodObject> {
   readonly schema: S;
-  /** Can freeze replicas (warm pools, preempt: freeze): its scheduler says `freezes`. */
-  readonly freezes?: true;
+  /** Its class: whether it can freeze replicas (warm pools, preempt: freeze) is read from it (canFreeze). */
+  readonly scheduler: { readonly prototype: Scheduler };
   /** What only the machine can tell about the services' `run` (a folder that is missing): problem lines. */
   readonly runProblems?: (services: SchedulerContext['services']) => string[];
   create(settings: z.infer<S>, ctx: SchedulerContext): Promise<Scheduler>;
@@ -30,33 +30,38 @@ function backEnd<S extends z.ZodObject>(entry: BackEnd<S>): BackEnd<z.ZodObject>
 
 const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
   process: backEnd({
+    scheduler: ProcessScheduler,
     schema: processSettingsSchema,
-    freezes: true,
     runProblems,
     create: (settings, ctx) => ProcessScheduler.create(settings, ctx),
   }),
   docker: backEnd({
+    scheduler: DockerScheduler,
     schema: dockerSettingsSchema,
-    freezes: true,
     create: (settings, ctx) => DockerScheduler.create(settings, ctx),
   }),
   swarm: backEnd({
+    scheduler: SwarmScheduler,
     schema: swarmSettingsSchema,
     create: (settings, ctx) => SwarmScheduler.create(settings, ctx),
   }),
   kubernetes: backEnd({
+    scheduler: KubernetesScheduler,
     schema: kubernetesSettingsSchema,
     create: (settings, ctx) => KubernetesScheduler.create(settings, ctx),
   }),
   nomad: backEnd({
+    scheduler: NomadScheduler,
     schema: nomadSettingsSchema,
     create: (settings, ctx) => NomadScheduler.create(settings, ctx),
   }),
   marathon: backEnd({
+    scheduler: MarathonScheduler,
     schema: marathonSettingsSchema,
     create: (settings, ctx) => MarathonScheduler.create(settings, ctx),
   }),
   ecs: backEnd({
+    scheduler: EcsScheduler,
     schema: ecsSettingsSchema,
     create: (settings, ctx) => EcsScheduler.create(settings, ctx),
   }),
@@ -70,7 +75,7 @@ export const schedulerSchemas: Readonly<Record<string, z.ZodObject>> = Object.fr
 /** The scheduler types that can freeze replicas, for the config's check of `warm` and `preempt: freeze`. */
 export const freezingSchedulers: ReadonlySet<string> = new Set(
   Object.entries(backEnds)
-    .filter(([, entry]) => entry.freezes)
+    .filter(([, entry]) => canFreeze(entry.scheduler.prototype))
     .map(([type]) => type),
 );
 

@@ -55,7 +55,7 @@ const notes = (id: string) =>
   execFileSync('docker', ['exec', id, 'cat', '/tmp/notes'], { encoding: 'utf8' }).trim().split('\n');
 
 async function oneRunning(s: DockerScheduler): Promise<string> {
-  await s.scale('worker', 1, 'test: start', 0);
+  await s.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: start');
   return waitFor('a running container', () => {
     const c = s.list().find((r) => r.state === 'running');
     return c?.id;
@@ -71,7 +71,7 @@ test(
     const id = await oneRunning(s);
     await waitFor('the traps to be set', () => notes(id).includes('ready'));
     const asked = Date.now();
-    await s.scale('worker', 0, 'test: preempted worker ×1 for web', 1);
+    await s.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted worker ×1 for web');
     // In its grace: told, still running (counted as warming), not paused yet.
     await waitFor('the notice', () => notes(id).includes('usr1'));
     assert.equal((await containersOf(api, name))[0]?.State, 'running');
@@ -79,7 +79,7 @@ test(
     await waitFor('the pause', async () => (await containersOf(api, name))[0]?.State === 'paused');
     assert.ok(Date.now() - asked >= 3900, `paused after the grace (${Date.now() - asked} ms)`);
     assert.equal((await s.observe(AbortSignal.timeout(5000))).get('worker')?.frozen, 1);
-    await s.scale('worker', 1, 'test: given back', 0);
+    await s.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: given back');
     await waitFor('the resume', () => notes(id).includes('cont'));
     assert.deepEqual(notes(id), ['ready', 'usr1', 'cont'], 'told once of each');
     assert.equal((await containersOf(api, name))[0]?.Id, id, 'the same container');
@@ -94,9 +94,9 @@ test(
     const { s, name } = await scheduler(20_000);
     const id = await oneRunning(s);
     await waitFor('the traps to be set', () => notes(id).includes('ready'));
-    await s.scale('worker', 0, 'test: preempted', 1);
+    await s.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
     await waitFor('the notice', () => notes(id).includes('usr1'));
-    await s.scale('worker', 1, 'test: needed again', 0);
+    await s.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: needed again');
     await waitFor('the resume', () => notes(id).includes('cont'), 5000);
     const o = await s.observe(AbortSignal.timeout(5000));
     assert.equal(o.get('worker')?.running, 1);
@@ -117,7 +117,7 @@ test(
     const { s, name } = await scheduler(4000);
     const id = await oneRunning(s);
     await waitFor('the traps to be set', () => notes(id).includes('ready'));
-    await s.scale('worker', 0, 'test: preempted', 1);
+    await s.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
     await waitFor('the notice', () => notes(id).includes('usr1'));
     await s.close();
     await waitFor('the resume', () => notes(id).includes('cont'), 5000);

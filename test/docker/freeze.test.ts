@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
+import { canFreeze } from '../../src/core/ports.js';
 import type { Observed } from '../../src/core/types.js';
 import type { DockerApi } from '../../src/infra/docker-api.js';
 import { DockerScheduler, dockerSettingsSchema } from '../../src/schedulers/docker/scheduler.js';
@@ -131,9 +132,9 @@ describe('freezing on docker', skipUnless(engine), () => {
     const name = instance('ms-warm');
     const monitor = await watched(api, name);
     const s = await scheduler(name, { web: {} });
-    assert.equal(s.freezes, true);
+    assert.equal(canFreeze(s), true);
 
-    await s.scale('web', 1, 'test', 3);
+    await s.scaleWithPool('web', { replicas: 1, frozen: 3 }, 'test');
     // Accepted at once: 1 active, 3 warming (they hold replicas and cpu, but are not active).
     assert.deepEqual(counts((await s.observe()).get('web')), {
       running: 0,
@@ -153,12 +154,12 @@ describe('freezing on docker', skipUnless(engine), () => {
     for (const id of frozen) assert.equal(states.get(id), 'paused');
     // Idempotent: asking again changes nothing.
     const createsBefore = monitor.count('create', 'web');
-    await s.scale('web', 1, 'test', 3);
+    await s.scaleWithPool('web', { replicas: 1, frozen: 3 }, 'test');
     assert.equal(monitor.count('create', 'web'), createsBefore);
 
     // Scale-up: the frozen ones are thawed, and scale() returns once they run: nothing is created.
     const thawedAt = Date.now();
-    await s.scale('web', 4, 'test', 0);
+    await s.scaleWithPool('web', { replicas: 4, frozen: 0 }, 'test');
     assert.deepEqual(counts((await s.observe()).get('web')), {
       running: 4,
       starting: 0,
@@ -177,7 +178,7 @@ describe('freezing on docker', skipUnless(engine), () => {
 
     // Refilled later: two new containers, started and paused; the four active ones untouched.
     const refillAt = Date.now();
-    await s.scale('web', 4, 'test', 2);
+    await s.scaleWithPool('web', { replicas: 4, frozen: 2 }, 'test');
     await waitFor('4 running, 2 frozen', async () => {
       const o = counts((await s.observe()).get('web'));
       return o.running === 4 && o.frozen === 2 && o.warming === 0;
@@ -191,7 +192,7 @@ describe('freezing on docker', skipUnless(engine), () => {
 
     // Scale-down with room in the pool: the surplus is frozen (not stopped), up to the target; the rest stop.
     const downAt = Date.now();
-    await s.scale('web', 1, 'test', 4);
+    await s.scaleWithPool('web', { replicas: 1, frozen: 4 }, 'test');
     const o = counts((await s.observe()).get('web'));
     assert.equal(o.running, 1);
     assert.equal(o.frozen, 4, 'two more frozen at once (the pause is awaited)');
@@ -202,7 +203,7 @@ describe('freezing on docker', skipUnless(engine), () => {
     // Fewer frozen wanted: the excess is removed as it is, never thawed; it counts as frozen (memory only)
     // until gone, and the call resolves once it is gone.
     const trimAt = Date.now();
-    const trim = s.scale('web', 1, 'test', 1);
+    const trim = s.scaleWithPool('web', { replicas: 1, frozen: 1 }, 'test');
     const trimming = counts((await s.observe()).get('web'));
     assert.deepEqual(trimming, { running: 1, starting: 0, stopping: 0, frozen: 4, warming: 0 });
     await trim;
@@ -232,7 +233,7 @@ describe('freezing on docker', skipUnless(engine), () => {
     const name = instance('ms-cpu');
     const monitor = await watched(api, name);
     const s = await scheduler(name, { batch: { command: BUSY_COUNTER, cpu: 0.5 } });
-    await s.scale('batch', 1, 'test', 0);
+    await s.scaleWithPool('batch', { replicas: 1, frozen: 0 }, 'test');
     await waitFor('batch running', async () => (await s.observe()).get('batch')?.running === 1);
     const [id] = idsIn(s, 'running');
     assert.ok(id);
@@ -250,7 +251,7 @@ describe('freezing on docker', skipUnless(engine), () => {
     assert.ok(c1 > c0, `the counter goes up while running: ${c0} → ${c1}`);
 
     // Preempted with freeze: paused once scale() returns; not counted as running.
-    await s.scale('batch', 0, 'preempted', 1);
+    await s.scaleWithPool('batch', { replicas: 0, frozen: 1 }, 'preempted');
     assert.deepEqual(counts((await s.observe()).get('batch')), {
       running: 0,
       starting: 0,
@@ -267,7 +268,7 @@ describe('freezing on docker', skipUnless(engine), () => {
     assert.equal(f1, f0, 'the counter stands still while frozen');
 
     // Thawed: the same process goes on from where it stood (not restarted: a new one would count from 0).
-    await s.scale('batch', 1, 'capacity back', 0);
+    await s.scaleWithPool('batch', { replicas: 1, frozen: 0 }, 'capacity back');
     assert.equal((await s.observe()).get('batch')?.running, 1);
     const r0 = await counter(api, id);
     assert.ok(r0 >= f1, `resumes from ${f1}, not from 0 (read ${r0})`);
@@ -287,13 +288,13 @@ describe('freezing on docker', skipUnless(engine), () => {
     const name = instance('ms-adopt-frozen');
     const monitor = await watched(api, name);
     const first = await DockerScheduler.create(settings, schedulerContext(name, { web: {}, batch: {} }));
-    await first.scale('web', 1, 'test', 2);
-    await first.scale('batch', 2, 'test', 0);
+    await first.scaleWithPool('web', { replicas: 1, frozen: 2 }, 'test');
+    await first.scaleWithPool('batch', { replicas: 2, frozen: 0 }, 'test');
     await waitFor('web 1 + 2 frozen, batch 2', async () => {
       const o = await first.observe();
       return o.get('web')?.running === 1 && o.get('web')?.frozen === 2 && o.get('batch')?.running === 2;
     });
-    await first.scale('batch', 0, 'preempted', 2); // batch frozen too
+    await first.scaleWithPool('batch', { replicas: 0, frozen: 2 }, 'preempted'); // batch frozen too
     const before = await engineStates(api, name);
     assert.equal([...before.values()].filter((st) => st === 'paused').length, 4);
     // Abandoned: no stopAll, nothing removed or unpaused (close only stops following events).
@@ -324,8 +325,8 @@ describe('freezing on docker', skipUnless(engine), () => {
       [...before.keys()].sort(),
     );
     // The same targets again: nothing to do.
-    await second.scale('web', 1, 'test', 2);
-    await second.scale('batch', 0, 'test', 2);
+    await second.scaleWithPool('web', { replicas: 1, frozen: 2 }, 'test');
+    await second.scaleWithPool('batch', { replicas: 0, frozen: 2 }, 'test');
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(await engineStates(api, name), before, 'nothing unpaused, created or removed');
     for (const action of ['create', 'unpause', 'destroy'] as const) {
@@ -350,7 +351,7 @@ describe('freezing on docker', skipUnless(engine), () => {
     });
 
     // Capacity back for batch: the adopted frozen one is thawed (the same container), the lost one replaced.
-    await second.scale('batch', 2, 'capacity back', 0);
+    await second.scaleWithPool('batch', { replicas: 2, frozen: 0 }, 'capacity back');
     await waitFor('batch 2 running', async () => (await second.observe()).get('batch')?.running === 2);
     const survivor = batchFrozen[1] as string;
     assert.equal((await engineStates(api, name)).get(survivor), 'running');
@@ -363,7 +364,7 @@ describe('freezing on docker', skipUnless(engine), () => {
     const api = needApi(engine);
     const name = instance('ms-outside');
     const s = await scheduler(name, { web: {} });
-    await s.scale('web', 2, 'test', 0);
+    await s.scaleWithPool('web', { replicas: 2, frozen: 0 }, 'test');
     await waitFor('2 running', async () => (await s.observe()).get('web')?.running === 2);
     const [a] = idsIn(s, 'running');
     await api.request('POST', `/containers/${a}/pause`);

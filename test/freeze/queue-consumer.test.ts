@@ -81,12 +81,12 @@ async function setUp(t: TestContext, notice?: FreezeNotice): Promise<Setup> {
 /** A consumer, started, its replica given every message, then frozen as a preemption would freeze it. */
 async function frozenConsumer(t: TestContext, notice?: FreezeNotice): Promise<Setup> {
   const s = await setUp(t, notice);
-  await s.scheduler.scale('worker', 1, 'test: start', 0);
+  await s.scheduler.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: start');
   await until('the consumer to be ready', () => s.lines().includes('ready'));
   for (let i = 0; i < MESSAGES; i++) s.channel.sendToQueue(s.queue, Buffer.from(`m${i}`));
   await until('the consumer to hold every message', () => count(s.lines(), 'got ') === MESSAGES);
   const pid = s.pid();
-  await s.scheduler.scale('worker', 0, 'test: preempted worker ×1 for web', 1);
+  await s.scheduler.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted worker ×1 for web');
   await until('the replica to be frozen (T in /proc)', () => readProcStat(pid)?.state === 'T');
   return s;
 }
@@ -118,7 +118,7 @@ test('freeze notice: a notified consumer requeues what it holds before it is fro
   assert.equal(got.length, MESSAGES, 'no message waits for the frozen consumer');
   // Thawed: same process, told by its SIGCONT, consuming again.
   const pid = s.pid();
-  await s.scheduler.scale('worker', 1, 'test: web gave it back', 0);
+  await s.scheduler.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: web gave it back');
   await until('the consumer to resume', () => s.lines().includes('resumed'));
   assert.equal(s.pid(), pid, 'thawed, not restarted');
   s.channel.sendToQueue(s.queue, Buffer.from('after'));
@@ -138,14 +138,14 @@ test('freeze notice: a replica that a scale-up needs during its grace is not fro
   skip,
 }, async (t) => {
   const s = await setUp(t, { notify: 'SIGUSR1', graceMs: 20_000 });
-  await s.scheduler.scale('worker', 1, 'test: start', 0);
+  await s.scheduler.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: start');
   await until('the consumer to be ready', () => s.lines().includes('ready'));
   const pid = s.pid();
-  await s.scheduler.scale('worker', 0, 'test: preempted', 1);
+  await s.scheduler.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
   await until('the notice', () => count(s.lines(), 'notice') === 1);
   // Counted as warming (holding its capacity) while it is in its grace.
   assert.equal((await s.scheduler.observe(AbortSignal.timeout(5000))).get('worker')?.warming, 1);
-  await s.scheduler.scale('worker', 1, 'test: needed again', 0);
+  await s.scheduler.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: needed again');
   await until('the consumer to resume', () => s.lines().includes('resumed'), 5000);
   assert.equal(s.pid(), pid, 'the same process, not a new one');
   const observed = (await s.scheduler.observe(AbortSignal.timeout(5000))).get('worker');
@@ -160,7 +160,7 @@ test('freeze notice: microscaler closing during the grace leaves the replica run
   skip,
 }, async (t) => {
   const s = await setUp(t, { notify: 'SIGUSR1', graceMs: 4000 });
-  await s.scheduler.scale('worker', 1, 'test: start', 0);
+  await s.scheduler.scaleWithPool('worker', { replicas: 1, frozen: 0 }, 'test: start');
   await until('the consumer to be ready', () => s.lines().includes('ready'));
   const pid = s.pid();
   t.after(() => {
@@ -168,7 +168,7 @@ test('freeze notice: microscaler closing during the grace leaves the replica run
       process.kill(-pid, 'SIGKILL'); // left running by close(), as for the next run to adopt
     } catch {}
   });
-  await s.scheduler.scale('worker', 0, 'test: preempted', 1);
+  await s.scheduler.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
   await until('the notice', () => count(s.lines(), 'notice') === 1);
   await s.scheduler.close();
   await until('the consumer to resume', () => s.lines().includes('resumed'), 5000);

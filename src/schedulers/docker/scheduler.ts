@@ -14,7 +14,7 @@
 // that still exists still occupies capacity. Creates and starts run in parallel, at most `concurrency` at
 // once; so do stops. close() leaves containers running for the next run to adopt.
 //
-// Freezing (`freezes`; scale's 4th argument): a frozen replica is a paused container (the cgroup freezer):
+// Freezing (scaleWithPool, the FreezingScheduler port): a frozen replica is a paused container (the cgroup freezer):
 // it keeps its memory and its work, and gets no CPU. It counts as `frozen` (also while it is being removed,
 // which is `DELETE ?force=true` without unpausing it), never as running. A replica being started to join
 // the warm pool counts as `warming` until it is paused. A pause in flight still counts as running; an
@@ -22,7 +22,7 @@
 // parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
 import { z } from 'zod';
 import { errorMessage, TerminalError } from '../../core/errors.js';
-import type { Scheduler } from '../../core/ports.js';
+import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import { DEFAULT_STOP_GRACE_MS, type FreezeNotice, type Observed, type RunSpec } from '../../core/types.js';
 import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../../infra/docker-api.js';
@@ -70,8 +70,7 @@ export interface DockerDeps {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export class DockerScheduler implements Scheduler {
-  readonly freezes = true;
+export class DockerScheduler implements FreezingScheduler {
   readonly api: DockerApi;
   readonly images: Images;
   private readonly ctx: SchedulerContext;
@@ -181,11 +180,22 @@ export class DockerScheduler implements Scheduler {
     );
   }
 
-  /**
-   * Converges to `replicas` active replicas (running and starting) and, when `frozen` is given, to `frozen`
-   * frozen ones (the Scheduler port says how). Without it, frozen replicas are left as they are.
-   */
-  async scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void> {
+  /** Converges to `replicas` active replicas (running and starting); frozen replicas are left as they are. */
+  scale(service: string, replicas: number, reason: string): Promise<void> {
+    return this.converge(service, replicas, reason, undefined);
+  }
+
+  /** Converges to `replicas` active replicas and `frozen` frozen ones (the FreezingScheduler port says how). */
+  scaleWithPool(service: string, { replicas, frozen }: ReplicaPool, reason: string): Promise<void> {
+    return this.converge(service, replicas, reason, frozen);
+  }
+
+  private async converge(
+    service: string,
+    replicas: number,
+    reason: string,
+    frozen: number | undefined,
+  ): Promise<void> {
     if (this.closed) throw new Error('docker scheduler: closed');
     const run = this.runs.get(service);
     if (!run) {

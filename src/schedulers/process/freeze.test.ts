@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { LogLevel } from '../../core/ports.js';
+import { canFreeze, type LogLevel } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { RunSpec } from '../../core/types.js';
 import { systemClock } from '../../infra/system-clock.js';
@@ -173,9 +173,9 @@ async function stopAllAndCheck(s: ProcessScheduler, dir: string, pids: Iterable<
 test('warm pool: filled with stopped replicas, thawed on scale-up (same pids), refilled later, frozen ones left alone without a frozen target', async (t) => {
   const { dir, pids } = await workDir(t);
   const s = await ProcessScheduler.create({ stateDir: dir }, context({ web: SLEEP }));
-  assert.equal(s.freezes, true);
+  assert.equal(canFreeze(s), true);
 
-  await s.scale('web', 0, 'warm pool', 3);
+  await s.scaleWithPool('web', { replicas: 0, frozen: 3 }, 'warm pool');
   assert.deepEqual((await s.observe()).get('web'), { running: 0, starting: 0, stopping: 0, frozen: 3 });
   const warm = pidsBy(s, 'frozen', pids);
   assert.equal(warm.length, 3);
@@ -184,7 +184,7 @@ test('warm pool: filled with stopped replicas, thawed on scale-up (same pids), r
     assert.equal(recordOf(dir, pid)?.frozen, true, 'its record says frozen');
   }
 
-  await s.scale('web', 2, 'scale-up', 1);
+  await s.scaleWithPool('web', { replicas: 2, frozen: 1 }, 'scale-up');
   assert.deepEqual((await s.observe()).get('web'), { running: 2, starting: 0, stopping: 0, frozen: 1 });
   const running = pidsBy(s, 'running', pids);
   assert.equal(running.length, 2);
@@ -200,7 +200,7 @@ test('warm pool: filled with stopped replicas, thawed on scale-up (same pids), r
   await waitFor('thawed records', () => running.every((pid) => recordOf(dir, pid)?.frozen === undefined));
 
   // Refill, later, as the planner asks: two new replicas, started then frozen.
-  await s.scale('web', 2, 'refill', 3);
+  await s.scaleWithPool('web', { replicas: 2, frozen: 3 }, 'refill');
   assert.deepEqual((await s.observe()).get('web'), { running: 2, starting: 0, stopping: 0, frozen: 3 });
   const refilled = pidsBy(s, 'frozen', pids);
   assert.equal(refilled.filter((pid) => !warm.includes(pid)).length, 2, 'two new warm replicas');
@@ -220,7 +220,7 @@ test('warm pool: filled with stopped replicas, thawed on scale-up (same pids), r
 
   // A scale-down with room in the pool freezes surplus replicas instead of stopping them.
   await waitFor('the stop to finish', () => s.list().every((r) => r.state !== 'stopping'));
-  await s.scale('web', 0, 'preempted', 5);
+  await s.scaleWithPool('web', { replicas: 0, frozen: 5 }, 'preempted');
   assert.deepEqual((await s.observe()).get('web'), { running: 0, starting: 0, stopping: 0, frozen: 5 });
   assert.ok(
     running.every((pid) => frozenInProc(pid)),
@@ -233,13 +233,13 @@ test('warm pool: filled with stopped replicas, thawed on scale-up (same pids), r
 test('removing frozen replicas kills them without a thaw or a grace period; they count as frozen until gone', async (t) => {
   const { dir, out, pids } = await workDir(t);
   const s = await ProcessScheduler.create({ stateDir: dir }, context({ web: tattler(out) }));
-  await s.scale('web', 0, 'warm pool', 4);
+  await s.scaleWithPool('web', { replicas: 0, frozen: 4 }, 'warm pool');
   const frozen = pidsBy(s, 'frozen', pids);
   assert.equal(frozen.length, 4);
   const ids = s.list().map((r) => r.id);
 
   const started = Date.now();
-  await s.scale('web', 0, 'shrink the pool', 1);
+  await s.scaleWithPool('web', { replicas: 0, frozen: 1 }, 'shrink the pool');
   const took = Date.now() - started;
   assert.deepEqual((await s.observe()).get('web'), { running: 0, starting: 0, stopping: 0, frozen: 1 });
   const left = pidsBy(s, 'frozen');
@@ -275,7 +275,10 @@ test('a frozen replica gets no CPU, and a frozen counter resumes where it stoppe
   await waitFor('the counter to count', () => readCounter(file) >= 5);
 
   // Freeze both (freeze-based preemption: active 0, frozen 1).
-  await Promise.all([s.scale('busy', 0, 'preempted', 1), s.scale('batch', 0, 'preempted', 1)]);
+  await Promise.all([
+    s.scaleWithPool('busy', { replicas: 0, frozen: 1 }, 'preempted'),
+    s.scaleWithPool('batch', { replicas: 0, frozen: 1 }, 'preempted'),
+  ]);
   assert.deepEqual((await s.observe()).get('busy'), { running: 0, starting: 0, stopping: 0, frozen: 1 });
   assert.ok(frozenInProc(busy));
   assert.ok(frozenInProc(batch));
@@ -286,7 +289,10 @@ test('a frozen replica gets no CPU, and a frozen counter resumes where it stoppe
   assert.equal(readCounter(file), frozenCount, 'a frozen counter went on counting');
 
   // Thaw: the same processes run again, from where they were.
-  await Promise.all([s.scale('busy', 1, 'capacity back', 0), s.scale('batch', 1, 'capacity back', 0)]);
+  await Promise.all([
+    s.scaleWithPool('busy', { replicas: 1, frozen: 0 }, 'capacity back'),
+    s.scaleWithPool('batch', { replicas: 1, frozen: 0 }, 'capacity back'),
+  ]);
   assert.deepEqual(pidsBy(s, 'running', undefined, 'busy'), [busy]);
   assert.deepEqual(pidsBy(s, 'running', undefined, 'batch'), [batch]);
   await waitFor('the busy loop to use CPU again', () => cpuTicks(busy) > frozenTicks);
@@ -306,7 +312,7 @@ test('a new scheduler on the same state folder adopts frozen replicas as frozen,
   const { dir, pids } = await workDir(t);
   // `ha`: it takes no lock, as its crash (below, by hand) would have released it.
   const first = await ProcessScheduler.create({ stateDir: dir }, { ...context({ web: SLEEP }), ha: true });
-  await first.scale('web', 2, 'test', 3);
+  await first.scaleWithPool('web', { replicas: 2, frozen: 3 }, 'test');
   const running = pidsBy(first, 'running', pids);
   const frozen = pidsBy(first, 'frozen', pids);
   assert.equal(running.length, 2);
@@ -348,7 +354,7 @@ test('a new scheduler on the same state folder adopts frozen replicas as frozen,
   assert.match(ctx.logs.map((l) => l.message).join('\n'), /adopted 2 running and 3 frozen replica/);
 
   // Not duplicated: the same targets start nothing.
-  await s.scale('web', 2, 'same', 3);
+  await s.scaleWithPool('web', { replicas: 2, frozen: 3 }, 'same');
   assert.equal(s.list().length, 5);
   assert.equal(recordCount(dir), 5);
 
@@ -359,7 +365,7 @@ test('a new scheduler on the same state folder adopts frozen replicas as frozen,
   assert.deepEqual((await s.observe()).get('web'), { running: 2, starting: 0, stopping: 0, frozen: 2 });
 
   // Adopted frozen replicas are thawed and removed like our own.
-  await s.scale('web', 3, 'up', 0);
+  await s.scaleWithPool('web', { replicas: 3, frozen: 0 }, 'up');
   assert.deepEqual((await s.observe()).get('web'), { running: 3, starting: 0, stopping: 0 });
   assert.equal(s.list().length, 3, 'one thawed, one removed, none started');
   await stopAllAndCheck(s, dir, pids);
@@ -369,7 +375,7 @@ test('observe trusts /proc: a replica stopped from elsewhere counts as frozen, o
   const { dir, pids } = await workDir(t);
   const ctx = context({ web: SLEEP });
   const s = await ProcessScheduler.create({ stateDir: dir }, ctx);
-  await s.scale('web', 1, 'test', 1);
+  await s.scaleWithPool('web', { replicas: 1, frozen: 1 }, 'test');
   const [running] = pidsBy(s, 'running', pids) as [number];
   const [frozen] = pidsBy(s, 'frozen', pids) as [number];
   // E.g. another instance sharing the state folder (a leader that froze and thawed), or a user.
@@ -384,7 +390,7 @@ test('observe trusts /proc: a replica stopped from elsewhere counts as frozen, o
     () => recordOf(dir, running)?.frozen === true && recordOf(dir, frozen)?.frozen === undefined,
   );
   // And it is thawed (not cold-started) when wanted.
-  await s.scale('web', 2, 'up', 0);
+  await s.scaleWithPool('web', { replicas: 2, frozen: 0 }, 'up');
   assert.deepEqual(
     pidsBy(s, 'running'),
     [running, frozen].sort((a, b) => a - b),
@@ -421,14 +427,14 @@ test('kill -9 of a microscaler process with frozen replicas: the next one adopts
     pidsBy(s, 'frozen'),
     [...frozenBefore].sort((a, b) => a - b),
   );
-  await s.scale('web', 1, 'same', 3);
+  await s.scaleWithPool('web', { replicas: 1, frozen: 3 }, 'same');
   assert.equal(s.list().length, 4, 'no duplicates');
   for (const pid of frozenBefore) assert.ok(frozenInProc(pid));
 
   // Their work resumes where it stopped once thawed by the new instance.
   const ids = new Map(s.list().map((r) => [r.pid, r.id]));
   const counts = frozenBefore.map((pid) => readCounter(join(out, `${ids.get(pid)}.count`)));
-  await s.scale('web', 4, 'capacity back', 0);
+  await s.scaleWithPool('web', { replicas: 4, frozen: 0 }, 'capacity back');
   for (const [i, pid] of frozenBefore.entries()) {
     const file = join(out, `${ids.get(pid)}.count`);
     const from = counts[i] ?? 0;
@@ -450,21 +456,21 @@ test('time to thaw 10 frozen replicas vs cold-starting 10 (best of 3)', async (t
   const removals: number[] = [];
   for (let round = 0; round < 3; round++) {
     let at = performance.now();
-    await s.scale('web', 10, 'cold', 0);
+    await s.scaleWithPool('web', { replicas: 10, frozen: 0 }, 'cold');
     colds.push(performance.now() - at);
     pidsBy(s, 'running', pids);
     at = performance.now();
-    await s.scale('web', 0, 'freeze', 10);
+    await s.scaleWithPool('web', { replicas: 0, frozen: 10 }, 'freeze');
     freezes.push(performance.now() - at);
     const frozen = pidsBy(s, 'frozen');
     assert.equal(frozen.length, 10);
     at = performance.now();
-    await s.scale('web', 10, 'thaw', 0);
+    await s.scaleWithPool('web', { replicas: 10, frozen: 0 }, 'thaw');
     thaws.push(performance.now() - at);
     assert.deepEqual(pidsBy(s, 'running'), frozen, 'the same processes');
-    await s.scale('web', 0, 'freeze again', 10);
+    await s.scaleWithPool('web', { replicas: 0, frozen: 10 }, 'freeze again');
     at = performance.now();
-    await s.scale('web', 0, 'remove', 0);
+    await s.scaleWithPool('web', { replicas: 0, frozen: 0 }, 'remove');
     removals.push(performance.now() - at);
     assert.ok(frozen.every((pid) => procState(pid) === undefined));
     await waitFor('records to go', () => recordCount(dir) === 0);

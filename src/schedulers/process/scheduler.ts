@@ -42,7 +42,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, TransientError } from '../../core/errors.js';
 import { SERVICE_NAME } from '../../core/names.js';
-import type { Scheduler } from '../../core/ports.js';
+import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import { DEFAULT_STOP_GRACE_MS, type Observed, type RunSpec } from '../../core/types.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
@@ -142,7 +142,7 @@ function newId(): string {
  * replicas a previous run left behind; with `new`, adoption happens on the first observe/scale/stopAll
  * (or an explicit `await init()`).
  */
-export class ProcessScheduler implements Scheduler {
+export class ProcessScheduler implements FreezingScheduler {
   readonly stateDir: string;
   private readonly ctx: SchedulerContext;
   private readonly runs: ReadonlyMap<string, RunSpec>;
@@ -269,16 +269,31 @@ export class ProcessScheduler implements Scheduler {
     );
   }
 
-  /** This back-end freezes replicas with SIGSTOP and thaws them with SIGCONT. */
-  readonly freezes = true;
+  /**
+   * Converges to `replicas` active (starting + running) replicas; frozen and warming replicas are left as
+   * they are (while draining, a scale to zero takes them too). Resolves once new replicas run; surplus
+   * ones are stopped in the background.
+   */
+  scale(service: string, replicas: number, reason: string): Promise<void> {
+    return this.converge(service, replicas, reason, undefined);
+  }
 
   /**
-   * Converges to `replicas` active (starting + running) replicas and, when `frozen` is given, to `frozen`
-   * frozen ones (counting those warming); see the Scheduler port. Without `frozen`, frozen and warming
-   * replicas are left as they are. Resolves once thaws, freezes and removals of frozen replicas are done
-   * and new replicas run (warming ones frozen); surplus active replicas are stopped in the background.
+   * Freezes with SIGSTOP and thaws with SIGCONT: converges to `replicas` active replicas and `frozen`
+   * frozen ones (counting those warming); see the FreezingScheduler port. Resolves once thaws, freezes and
+   * removals of frozen replicas are done and new replicas run (warming ones frozen); surplus active
+   * replicas are stopped in the background.
    */
-  async scale(service: string, replicas: number, reason: string, frozen?: number): Promise<void> {
+  scaleWithPool(service: string, { replicas, frozen }: ReplicaPool, reason: string): Promise<void> {
+    return this.converge(service, replicas, reason, frozen);
+  }
+
+  private async converge(
+    service: string,
+    replicas: number,
+    reason: string,
+    frozen: number | undefined,
+  ): Promise<void> {
     this.assertOpen();
     const run = this.runs.get(service);
     // A service no longer in the config can only be stopped (its replicas were adopted to be counted).
