@@ -9,7 +9,7 @@ import {
   type Reason,
   type ServicePolicy,
 } from '../core/types.js';
-import { admit, admitFrozen, type FrozenAdmitService } from '../planner/index.js';
+import { type AdmitService, admit, admitFrozen, type FrozenAdmitService } from '../planner/index.js';
 import { abovePlan, refilling, removingFrozen, replacing, stoppingRemoved } from './reasons.js';
 import { type RemovedService, removedAdmission, removedServices } from './removed.js';
 import type { PendingReason } from './time-to-desired.js';
@@ -128,9 +128,9 @@ export function decide(input: DecideInput): Decision {
       warm: s.warm ?? 0,
       preempt: s.preempt ?? 'stop',
       // A remainder service soaks up what is left: warm pools refill before it grows (never from it).
-      ...(s.rule.type === 'remainder' ? { soaks: true } : {}),
+      soaks: s.rule.type === 'remainder' ? true : undefined,
       observed: o,
-      ...(held === undefined ? {} : { inFlight: { replicas: held, frozen: heldFrozen ?? pool } }),
+      inFlight: held === undefined ? undefined : { replicas: held, frozen: heldFrozen ?? pool },
     } satisfies FrozenAdmitService;
   });
   const removed = removedServices(observed, names);
@@ -145,9 +145,7 @@ export function decide(input: DecideInput): Decision {
       admitted.set(name, policy && freezes(freezing, policy) ? t : { replicas: t.replicas });
     }
   } else {
-    const plain = items.map(({ inFlight, ...item }) =>
-      inFlight === undefined ? item : { ...item, inFlight: inFlight.replicas },
-    );
+    const plain = items.map(plainAdmission);
     for (const [name, replicas] of admit(plain, input.capacity)) admitted.set(name, { replicas });
   }
   // A service with an abandoned call is admitted as if it had what that call asked for. If it runs less,
@@ -207,6 +205,18 @@ function removedNotice(input: DecideInput, r: RemovedService): RemovedNotice {
     active: r.active,
   };
   return { service: r, message, stop };
+}
+
+/** An item as the plain admission sees it: a call in flight asked for active replicas only. */
+function plainAdmission(s: FrozenAdmitService): AdmitService {
+  return {
+    name: s.name,
+    priority: s.priority,
+    resources: s.resources,
+    desired: s.desired,
+    observed: s.observed,
+    inFlight: s.inFlight?.replicas,
+  };
 }
 
 /** Whether a service freezes replicas: the back-end can, and it has a warm pool or preempt: freeze. */

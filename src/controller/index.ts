@@ -4,6 +4,7 @@ export {
   type ControllerSnapshot,
   type ServiceStatus,
 } from './controller.js';
+export { type DecideInput, type Decision, decide, NO_CALLS, type ScaleCall } from './decide.js';
 export { UnknownServiceError } from './errors.js';
 export { EventLog, type LiveEvent, type LiveEventKind } from './event-log.js';
 export { type LeaderState, Leadership, type LeadershipOptions, type Lease } from './leadership.js';
@@ -15,3 +16,4 @@ export {
   scaleCause,
 } from './metrics.js';
 export { applyChange, type ServiceChange } from './service-change.js';
+export type { PendingReason } from './time-to-desired.js';

@@ -18,8 +18,9 @@ export function removedServices(
   configured: ReadonlySet<string>,
 ): RemovedService[] {
   const out: RemovedService[] = [];
-  for (const [name, o] of observed) {
+  for (const name of observed.keys()) {
     if (configured.has(name)) continue;
+    const o = observed.get(name) as Observed;
     const active = o.running + o.starting + (o.frozen ?? 0) + (o.warming ?? 0);
     const holding = active + o.stopping;
     if (holding > 0) out.push({ name, active, holding });

@@ -1,7 +1,7 @@
-import { Controller } from '../controller/index.js';
+import { Controller, decide, NO_CALLS, type PendingReason } from '../controller/index.js';
 import type { Logger, Source } from '../core/ports.js';
 import type { Observed, Plan, SourceResult } from '../core/types.js';
-import { type AdmitService, admit, EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
+import { EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
 import type { Policy, SimContext, SimService } from './setup.js';
 import { SimScheduler } from './sim-scheduler.js';
 import { SimSource } from './sim-source.js';
@@ -83,16 +83,19 @@ export function controllerPolicy(ctx: SimContext): Policy {
 }
 
 /**
- * microscaler, fast: the controller's loop followed step by step with its own pure parts, plan() and admit(),
- * and none of its promises (a day of 100 ms ticks is 864,000 of them). The semantics are the controller's,
- * given a back-end that accepts scale calls at once: each tick reads every source, observes, plans, and
- * admits; a finished start or stop admits again with the last plan (watch()). A test runs both on the same
- * trace and expects the same scores; keep them in step when the controller changes.
+ * microscaler, fast: the controller's loop followed step by step with its own pure parts, plan() and
+ * decide(), and none of its promises (a day of 100 ms ticks is 864,000 of them). The semantics are the
+ * controller's, given a back-end that accepts scale calls at once and shows them in the next observation
+ * (so no call is ever in flight or unseen: NO_CALLS), never fails (nothing held), and does not freeze. Each
+ * tick reads every source, observes, plans and decides; a finished start or stop decides again with the
+ * last plan (watch()). A test runs both on the same trace and expects the same scores.
  */
 export function microscalerPolicy(ctx: SimContext): Policy {
   const { setup, store } = ctx;
   const services = setup.services;
   const capacity = { replicas: setup.capacity };
+  const names = new Set(services.map((s) => s.name));
+  const index = new Map(services.map((s, i) => [s.name, i]));
   const every = Math.max(1, Math.round(setup.intervalMs / setup.stepMs));
   const readers = services.map((s, i) =>
     s.demand && (s.rule.type === 'queue' || s.rule.type === 'target')
@@ -100,6 +103,8 @@ export function microscalerPolicy(ctx: SimContext): Policy {
       : undefined,
   );
   const readings = new Map<string, SourceResult>();
+  // Reasons only pick the text of a call, which the simulated back-end ignores.
+  const pending = new Map<string, PendingReason>();
   let memory: PlannerMemory = EMPTY_MEMORY;
   let last: Plan | undefined;
   let changed = false;
@@ -118,22 +123,20 @@ export function microscalerPolicy(ctx: SimContext): Policy {
 
   const reconcile = (now: number, observed: ReadonlyMap<string, Observed>) => {
     if (!last) return;
-    const items: AdmitService[] = last.services.map((p) => {
-      const s = services.find((x) => x.name === p.name) as SimService;
-      return {
-        name: s.name,
-        priority: s.priority,
-        resources: s.resources,
-        desired: p.desired,
-        observed: observed.get(s.name) as Observed,
-      };
+    const { calls } = decide({
+      plan: last,
+      observed,
+      now,
+      ledger: NO_CALLS,
+      held: never,
+      services,
+      names,
+      capacity,
+      freezing: false,
+      pending,
+      keepRemoved: false,
     });
-    for (const [name, target] of admit(items, capacity)) {
-      const i = services.findIndex((x) => x.name === name);
-      const active = store.active(i);
-      if (target > active) store.start(i, target - active, now);
-      else if (target < active) store.stop(i, active - target, now);
-    }
+    for (const c of calls) store.scaleTo(index.get(c.service) as number, c.replicas, now);
   };
 
   return {
@@ -158,3 +161,5 @@ export function microscalerPolicy(ctx: SimContext): Policy {
     },
   };
 }
+
+const never = () => false;

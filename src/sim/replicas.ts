@@ -65,6 +65,13 @@ export class ReplicaStore {
     this.starts[i] = (this.starts[i] as number) + n;
   }
 
+  /** Starts or stops replicas until the service has `replicas` ready and starting (a scale call, at once). */
+  scaleTo(i: number, replicas: number, now: number): void {
+    const active = this.active(i);
+    if (replicas > active) this.start(i, replicas - active, now);
+    else if (replicas < active) this.stop(i, active - replicas, now);
+  }
+
   /** Stops n replicas, the most recently started first (those still starting before ready ones). */
   stop(i: number, n: number, now: number): void {
     const list = this.starting[i] as number[];

@@ -39,9 +39,7 @@ export class SimScheduler implements Scheduler {
     this.activity++;
     const i = this.index.get(service);
     if (i === undefined) return Promise.reject(new Error(`unknown service ${service}`));
-    const active = this.store.active(i);
-    if (replicas > active) this.store.start(i, replicas - active, this.now());
-    else if (replicas < active) this.store.stop(i, active - replicas, this.now());
+    this.store.scaleTo(i, replicas, this.now());
     return Promise.resolve();
   }
 

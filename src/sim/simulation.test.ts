@@ -42,6 +42,34 @@ describe('simulation', () => {
     assert.deepEqual(fast.totals, real.totals);
   });
 
+  test('priority 1 preempts priority 2 alike in the fast and the real policy, and batch gives way', async () => {
+    // Batch soaks up all 10 replicas while web is idle; web's spike (8 units a second: 4 replicas, more
+    // while its backlog drains) takes them from batch, which gets them back once web scales down.
+    const demand = [0, 0, 0, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0];
+    const spike = buildSetup({
+      capacity: 10,
+      intervalMs: 100,
+      readTimeoutMs: 1000,
+      services,
+      demand: new Map([['web', { column: { step: 60, demand }, timeScale: 60 }]]),
+      seed: 5,
+    });
+    const fast = await runSimulation(spike, POLICIES.microscaler as never, { skipQuiet: false });
+    const real = await runSimulation(spike, POLICIES['microscaler-controller'] as never, {
+      skipQuiet: false,
+    });
+    assert.deepEqual(fast.scores, real.scores);
+    assert.deepEqual(fast.totals, real.totals);
+    assert.deepEqual(fast.series, real.series);
+    const { t, p1, p2 } = fast.series;
+    const spikeAt = t.findIndex((s) => s >= 3);
+    assert.equal(Math.min(...p2.slice(0, spikeAt)), 10, 'batch has all 10 replicas while web is idle');
+    const k = p1.findIndex((n) => n >= 4);
+    assert.ok(k > spikeAt && (p2[k] as number) <= 6, 'web gets the 4 replicas its rate needs from batch');
+    assert.equal(fast.scores.overshoot, 0);
+    assert.equal(p2.at(-1), 10, 'batch takes everything back after the spike');
+  });
+
   test('every policy conserves work, and only Force12 exceeds capacity', async () => {
     for (const [name, factory] of Object.entries(POLICIES)) {
       if (name === 'microscaler-controller') continue;
