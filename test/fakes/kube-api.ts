@@ -196,6 +196,11 @@ export class FakeKubeApi {
     return c;
   }
 
+  /** Names of a workload's pods that exist (terminating ones included). */
+  podNames(name: string): string[] {
+    return [...this.#pods.values()].filter((p) => p.owner === name).map((p) => p.name);
+  }
+
   /** A pod deleted behind microscaler's back (kubectl delete pod): it terminates and the controller replaces it. */
   deletePod(owner: string): void {
     const pod = [...this.#pods.values()].find((p) => p.owner === owner && !p.deletionTimestamp);
