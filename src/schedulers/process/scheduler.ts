@@ -35,7 +35,6 @@
 // record against /proc), records.ts (the records' schema and write), lock.ts (one instance per state
 // folder), run.ts (checking and explaining a `run`), crash-loop.ts (backoff for replicas that die at once), replica-logs.ts (their stdout and stderr).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -44,14 +43,13 @@ import { errorMessage, TransientError } from '../../core/errors.js';
 import { SERVICE_NAME } from '../../core/names.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import { DEFAULT_STOP_GRACE_MS, type Observed, type RunSpec } from '../../core/types.js';
+import type { Observed, RunSpec } from '../../core/types.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
 import { examineRecord, type RecordHost } from './adoption.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
 import {
   type FoundProcess,
-  groupLingers,
   isAlive,
   isGroupStopped,
   readProcStat,
@@ -67,8 +65,21 @@ import {
   removeStaleTmp,
   writeRecord,
 } from './records.js';
+import {
+  isStopping,
+  isWarming,
+  type Modes,
+  newId,
+  type ProcessCore,
+  type Replica,
+  type ReplicaInfo,
+  type ReplicaState,
+  ReplicaTable,
+  waitGone,
+} from './replica.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
 import { spawnFailure } from './run.js';
+import { Stopper } from './stop.js';
 
 /** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
 const FROZEN_SYNC_MS = 5000;
@@ -79,63 +90,10 @@ const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP'
 export const processSettingsSchema = z.strictObject({ stateDir: z.string().min(1).optional() });
 export type ProcessSettings = z.infer<typeof processSettingsSchema>;
 
-const POLL_MS = 100;
 /** How long a freeze waits for the replica to show as stopped in /proc (it is usually a few ms). */
 const FREEZE_WAIT_MS = 1000;
 /** How long a scale call waits for frozen (or warming) replicas it removed with SIGKILL to be gone. */
 const REMOVE_WAIT_MS = 2000;
-
-/**
- * starting, running: active. warming: being started (or frozen) to join the warm pool, not yet stopped.
- * frozen: stopped with SIGSTOP. stopping: going away (a frozen one that is removed stays frozen till gone).
- */
-export type ReplicaState = 'starting' | 'running' | 'stopping' | 'warming' | 'frozen';
-
-/** One replica as list() reports it. */
-export interface ReplicaInfo {
-  readonly id: string;
-  readonly service: string;
-  readonly pid: number | undefined;
-  readonly state: ReplicaState;
-  readonly startedAt: number;
-  /** True when a previous microscaler started it and this one adopted it. */
-  readonly adopted: boolean;
-}
-
-interface Replica {
-  readonly id: string;
-  readonly service: string;
-  /** Undefined until spawned. */
-  pid: number | undefined;
-  /** Field 22 of /proc/<pid>/stat: tells this process apart from a later one with a reused pid. */
-  startTime: number | undefined;
-  readonly startedAt: number;
-  /** Start order within this instance: breaks ties between replicas started in the same millisecond. */
-  readonly seq: number;
-  state: ReplicaState;
-  /** Absent for adopted replicas (and before the spawn): liveness of adopted ones comes from /proc. */
-  child: ChildProcess | undefined;
-  /** Adopted from a record (started by another microscaler), not spawned by this one. */
-  readonly adopted: boolean;
-  /** What its record says it runs (kept for the rewrites that freezing makes). */
-  readonly command: readonly string[];
-  /** SIGSTOP sent and no SIGCONT since: stop() then kills it without a thaw. */
-  frozen: boolean;
-  /** A freeze under way (record, SIGSTOP, wait for 'T'); one at a time. */
-  freezing?: Promise<void>;
-  killTimer?: NodeJS.Timeout;
-  /** Its leader exited while processes of its group live on: stopping until the group is empty. */
-  leaderGone?: boolean;
-  /** The record write; resolves to its error, if any (never rejects). Removal waits for it. */
-  saved: Promise<Error | undefined>;
-  readonly gone: Promise<void>;
-  readonly markGone: () => void;
-}
-
-/** Sortable by start time, unique, and safe in a path. */
-function newId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-}
 
 /**
  * Replicas as local processes. Use `await ProcessScheduler.create(settings, ctx)`, which also adopts the
@@ -146,25 +104,18 @@ export class ProcessScheduler implements FreezingScheduler {
   readonly stateDir: string;
   private readonly ctx: SchedulerContext;
   private readonly runs: ReadonlyMap<string, RunSpec>;
-  private readonly replicas = new Map<string, Replica>();
-  private readonly subscribers = new Set<(service: string) => void>();
+  private readonly table: ReplicaTable;
+  private readonly modes: Modes = { closed: false, hurried: false, draining: false };
+  /** Stops, signals and forgets replicas (stop.ts). */
+  private readonly stopper: Stopper;
   /** Record files that a scan looked at and will not look at again (foreign, unowned, unreadable). */
   private readonly skipped = new Set<string>();
   private readonly warned = new Set<string>();
-  /** Record deletions under way; close() waits for them. */
-  private readonly removals = new Set<Promise<unknown>>();
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
-  private seq = 0;
-  private closed = false;
-  /** Set by hurry(): every stop is a SIGKILL from then on. */
-  private hurried = false;
-  /** Set by beginDrain(): every stop is a graceful one, frozen replicas continued first. */
-  private draining = false;
   private ready: Promise<void> | undefined;
   private scanning: Promise<void> | undefined;
   private dirsReady: Promise<void> | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
   private readonly logs: ReplicaLogs;
   /** Held from init() to close() unless `ha:` is configured (lock.ts). */
   private lock: StateDirLock | undefined;
@@ -184,12 +135,22 @@ export class ProcessScheduler implements FreezingScheduler {
     this.stateDir = settings.stateDir ? resolve(settings.stateDir) : defaultStateDir(ctx.instance);
     this.runs = new Map(ctx.services.map((s) => [s.name, s.run]));
     this.notices = new FreezeNotices(ctx.clock, ctx.logger);
+    this.table = new ReplicaTable(ctx);
+    const core: ProcessCore = {
+      ctx,
+      runs: this.runs,
+      table: this.table,
+      recordsDir: this.recordsDir,
+      notices: this.notices,
+      modes: this.modes,
+    };
+    this.stopper = new Stopper(core, () => this.logs.gone());
     this.logs = new ReplicaLogs({
       dir: this.logsDir,
       recordsDir: this.recordsDir,
       logger: ctx.logger,
       settings: (service) => this.runs.get(service)?.logs ?? DEFAULT_LOG_SETTINGS,
-      live: () => this.replicas.values(),
+      live: () => this.table.values(),
     });
     this.crashes = new CrashLoops(ctx.clock);
     this.records = {
@@ -197,7 +158,7 @@ export class ProcessScheduler implements FreezingScheduler {
       ctx,
       runs: this.runs,
       skipped: this.skipped,
-      knows: (id) => this.replicas.has(id),
+      knows: (id) => this.table.has(id),
       warnOnce: (key, message) => this.warnOnce(key, message),
       writeRecord: (record) => this.writeRecord(record),
     };
@@ -212,7 +173,7 @@ export class ProcessScheduler implements FreezingScheduler {
       .then(() => removeStaleTmp(this.recordsDir))
       .then(() => this.scan())
       .then(() => {
-        if (!this.closed) this.logs.start();
+        if (!this.modes.closed) this.logs.start();
       });
     return this.ready;
   }
@@ -220,14 +181,14 @@ export class ProcessScheduler implements FreezingScheduler {
   private async takeLock(): Promise<void> {
     if (this.ctx.ha) return; // several instances on one folder, by design: the lease decides who acts
     const lock = await lockStateDir(this.stateDir, this.ctx.instance);
-    if (this.closed) await lock.release();
+    if (this.modes.closed) await lock.release();
     else this.lock = lock;
   }
 
   async observe(_signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
     await this.init();
     await this.scan(); // records another instance (an old leader) wrote since
-    this.pollAdopted();
+    this.stopper.pollAdopted();
     // Reading /proc for every replica on every tick costs more than the rest of the loop together: a stop
     // or continue from elsewhere is seen within 5 s here, and at once by the next scale call.
     const now = performance.now();
@@ -241,7 +202,7 @@ export class ProcessScheduler implements FreezingScheduler {
     for (const s of this.ctx.services) {
       counts.set(s.name, { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 });
     }
-    for (const r of this.replicas.values()) {
+    for (const r of this.table.values()) {
       let c = counts.get(r.service);
       if (!c) {
         // A service no longer in the config: reported all the same, its replicas hold capacity.
@@ -297,7 +258,7 @@ export class ProcessScheduler implements FreezingScheduler {
     this.assertOpen();
     const run = this.runs.get(service);
     // A service no longer in the config can only be stopped (its replicas were adopted to be counted).
-    const removed = !run && replicas === 0 && [...this.replicas.values()].some((r) => r.service === service);
+    const removed = !run && replicas === 0 && [...this.table.values()].some((r) => r.service === service);
     if (!NAME.test(service) || !(run || removed)) {
       throw new Error(`process scheduler: unknown service "${service}"`);
     }
@@ -310,7 +271,7 @@ export class ProcessScheduler implements FreezingScheduler {
     await this.init();
     await this.scan();
     this.syncFrozen(service);
-    const mine = [...this.replicas.values()].filter((r) => r.service === service);
+    const mine = [...this.table.values()].filter((r) => r.service === service);
     // Newest first: surplus replicas are taken from the front.
     const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
     // A removed service's replicas are all stopped, oldest first (the replica that ran longest goes first).
@@ -323,7 +284,7 @@ export class ProcessScheduler implements FreezingScheduler {
     };
 
     // Draining: nothing stays, frozen and warming replicas included.
-    const keep = frozen ?? (this.draining && replicas === 0 ? 0 : undefined);
+    const keep = frozen ?? (this.modes.draining && replicas === 0 ? 0 : undefined);
     const work: Promise<void>[] = [];
     let cold = 0;
     let warm = 0;
@@ -331,7 +292,7 @@ export class ProcessScheduler implements FreezingScheduler {
       if (active.length > replicas) {
         const surplus = active.slice(0, active.length - replicas);
         log('stopping', surplus.length);
-        for (const r of surplus) this.stop(r);
+        for (const r of surplus) this.stopper.stop(r);
         return;
       }
       cold = replicas - active.length;
@@ -354,7 +315,7 @@ export class ProcessScheduler implements FreezingScheduler {
         const toFreeze = surplus.splice(Math.max(0, surplus.length - room));
         log('freezing', toFreeze.length);
         log('stopping', surplus.length);
-        for (const r of surplus) this.stop(r);
+        for (const r of surplus) this.stopper.stop(r);
         for (const r of toFreeze) work.push(this.freeze(r));
         warming.push(...toFreeze);
       }
@@ -363,7 +324,7 @@ export class ProcessScheduler implements FreezingScheduler {
         // Warming ones first (they hold nothing yet), then the newest frozen; never thawed, never graced.
         const removed = [...warming, ...frozenOnes.sort(newestFirst)].slice(0, pool - keep);
         log('removing frozen', removed.length);
-        for (const r of removed) this.kill(r);
+        for (const r of removed) this.stopper.kill(r);
         work.push(waitGone(removed, REMOVE_WAIT_MS));
       }
       warm = Math.max(0, keep - pool);
@@ -394,12 +355,7 @@ export class ProcessScheduler implements FreezingScheduler {
   }
 
   watch(onChange: (service: string) => void): () => void {
-    // A wrapper, so that subscribing the same function twice gives two independent subscriptions.
-    const subscriber = (service: string) => onChange(service);
-    this.subscribers.add(subscriber);
-    return () => {
-      this.subscribers.delete(subscriber);
-    };
+    return this.table.watch(onChange);
   }
 
   /**
@@ -408,18 +364,18 @@ export class ProcessScheduler implements FreezingScheduler {
    * next run adopts them.
    */
   async close(): Promise<void> {
-    this.closed = true;
-    this.subscribers.clear();
-    clearInterval(this.pollTimer);
+    this.modes.closed = true;
+    this.table.unwatchAll();
+    this.stopper.close();
     // A replica in its freeze notice's grace is left running for the next run: told to go on, not frozen.
-    const resumed = this.takeBack([...this.replicas.values()], Number.POSITIVE_INFINITY);
-    for (const r of this.replicas.values()) {
+    const resumed = this.takeBack([...this.table.values()], Number.POSITIVE_INFINITY);
+    for (const r of this.table.values()) {
       clearTimeout(r.killTimer);
       r.child?.unref();
       // What is left of a replica whose leader exited is on its way out: no next run could adopt it.
-      if (r.leaderGone) this.signal(r, 'SIGKILL');
+      if (r.leaderGone) this.stopper.signal(r, 'SIGKILL');
     }
-    await Promise.all([...this.removals, this.logs.close(), ...resumed]);
+    await Promise.all([...this.stopper.pending(), this.logs.close(), ...resumed]);
     await this.lock?.release();
     this.lock = undefined;
   }
@@ -430,7 +386,7 @@ export class ProcessScheduler implements FreezingScheduler {
    * on it, and gets SIGKILL only after its grace; a scale to zero takes frozen and warming replicas too.
    */
   beginDrain(): void {
-    this.draining = true;
+    this.modes.draining = true;
   }
 
   /** Stops every replica this instance started or adopted; resolves once they have all exited. */
@@ -438,24 +394,19 @@ export class ProcessScheduler implements FreezingScheduler {
     this.assertOpen();
     await this.init();
     await this.scan();
-    const all = [...this.replicas.values()];
-    for (const r of all) this.stop(r);
+    const all = [...this.table.values()];
+    for (const r of all) this.stopper.stop(r);
     await Promise.all(all.map((r) => r.gone));
   }
 
   /** From now on every stop is a SIGKILL, and replicas already stopping get one now. */
   hurry(): void {
-    this.hurried = true;
-    for (const r of this.replicas.values()) {
-      if (r.state !== 'stopping') continue;
-      clearTimeout(r.killTimer);
-      this.signal(r, 'SIGKILL');
-    }
+    this.stopper.hurry();
   }
 
   /** The replicas this instance owns (for status output and tests). */
   list(): ReplicaInfo[] {
-    return [...this.replicas.values()].map((r) => ({
+    return [...this.table.values()].map((r) => ({
       id: r.id,
       service: r.service,
       pid: r.pid,
@@ -474,7 +425,7 @@ export class ProcessScheduler implements FreezingScheduler {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('process scheduler: closed');
+    if (this.modes.closed) throw new Error('process scheduler: closed');
   }
 
   private ensureDirs(): Promise<void> {
@@ -514,7 +465,7 @@ export class ProcessScheduler implements FreezingScheduler {
       failure(`cannot write its record in ${this.recordsDir}: ${error.message}`);
 
     const id = newId();
-    const r = this.track({
+    const r = this.table.track({
       id,
       service,
       pid: undefined,
@@ -540,8 +491,8 @@ export class ProcessScheduler implements FreezingScheduler {
     // One turn of the event loop before the spawn: a stop that comes in the same burst (a scale-down right
     // after the scale-up, an exit) cancels it, and no process is forked for nothing.
     if (!pendingError) await new Promise((resolve) => setImmediate(resolve));
-    if (pendingError || isStopping(r) || this.closed) {
-      await this.remove(r);
+    if (pendingError || isStopping(r) || this.modes.closed) {
+      await this.stopper.remove(r);
       if (pendingError) throw noRecord(pendingError);
       return; // stopped (or closed) before it was spawned: nothing to run
     }
@@ -551,7 +502,7 @@ export class ProcessScheduler implements FreezingScheduler {
     try {
       logFd = openSync(logPath, 'a');
     } catch (error) {
-      await this.remove(r);
+      await this.stopper.remove(r);
       throw failure(`cannot open log ${logPath}: ${errorMessage(error)}`);
     }
     let child: ChildProcess;
@@ -569,7 +520,7 @@ export class ProcessScheduler implements FreezingScheduler {
         stdio: ['ignore', logFd, logFd],
       });
     } catch (error) {
-      await this.remove(r);
+      await this.stopper.remove(r);
       throw failure(errorMessage(error));
     } finally {
       closeSync(logFd); // the child holds its own copy
@@ -599,7 +550,7 @@ export class ProcessScheduler implements FreezingScheduler {
         // replicas that exit at once.
         if (r.state === 'starting' && !this.crashes.failing(service)) r.state = 'running';
         else if (r.state === 'starting') this.promoteLater(r);
-        this.notify(service);
+        this.table.notify(service);
         res();
       });
       child.on('error', (error) => {
@@ -608,7 +559,7 @@ export class ProcessScheduler implements FreezingScheduler {
           return;
         }
         void rm(logPath, { force: true }).catch(() => {}); // empty: the command never ran
-        void this.remove(r).then(() => rej(failure(spawnFailure(error, run))));
+        void this.stopper.remove(r).then(() => rej(failure(spawnFailure(error, run))));
       });
     });
     child.once('exit', (code, signal) => {
@@ -621,9 +572,9 @@ export class ProcessScheduler implements FreezingScheduler {
           `replicas of ${service} exit right after starting (${how}; output in ${logPath})`,
         );
       }
-      if (this.lingering(r, { code, signal })) return; // the poll removes it once its group is empty
-      this.logGone(r, { code, signal });
-      void this.remove(r);
+      if (this.stopper.lingering(r, { code, signal })) return; // the poll removes it once its group is empty
+      this.stopper.logGone(r, { code, signal });
+      void this.stopper.remove(r);
     });
 
     await started;
@@ -631,117 +582,26 @@ export class ProcessScheduler implements FreezingScheduler {
     if (saveError) {
       // Its record has no pid: a restart would still find it by its environment, but a replica we could
       // not record is not one we want; it goes at once, without a grace period.
-      this.kill(r);
+      this.stopper.kill(r);
       throw noRecord(saveError);
     }
     // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
     if (r.state === 'warming') await this.freeze(r, true);
   }
 
-  /**
-   * After its leader exited: whether processes of the replica's group live on. If so, they are stopped as
-   * the replica would be (SIGTERM, SIGKILL after the grace) and it counts as stopping until they are gone.
-   */
-  private lingering(r: Replica, fields: Record<string, unknown> = {}): boolean {
-    if (r.pid === undefined || !groupLingers(r.pid, r.startTime)) return false;
-    if (r.leaderGone) return true;
-    r.leaderGone = true;
-    this.ctx.logger.log(
-      r.state === 'stopping' ? 'info' : 'warn',
-      `replica ${r.id} of ${r.service} exited, processes of its group live on: stopping them`,
-      { service: r.service, pid: r.pid, ...fields },
-    );
-    this.stop(r);
-    this.startPolling();
-    this.notify(r.service);
-    return true;
-  }
-
   /** Counts a replica started in a crash loop as running once it has lasted the crash window. */
   private promoteLater(r: Replica): void {
     setTimeout(() => {
-      if (this.replicas.get(r.id) !== r || r.state !== 'starting') return;
+      if (!this.table.holds(r) || r.state !== 'starting') return;
       r.state = 'running';
       this.crashes.lasted(r.service);
-      this.notify(r.service);
+      this.table.notify(r.service);
     }, CRASH_WINDOW_MS).unref();
-  }
-
-  private track(
-    fields: Pick<
-      Replica,
-      | 'id'
-      | 'service'
-      | 'pid'
-      | 'startTime'
-      | 'startedAt'
-      | 'state'
-      | 'child'
-      | 'adopted'
-      | 'command'
-      | 'frozen'
-    >,
-  ): Replica {
-    let markGone = () => {};
-    const gone = new Promise<void>((res) => {
-      markGone = res;
-    });
-    const r: Replica = { ...fields, seq: ++this.seq, saved: Promise.resolve(undefined), gone, markGone };
-    this.replicas.set(r.id, r);
-    return r;
   }
 
   /** The record write as a promise (never rejects: it resolves to its error), what Replica.saved holds. */
   private async writeRecord(record: ReplicaRecord): Promise<Error | undefined> {
     return writeRecord(this.recordsDir, record);
-  }
-
-  /**
-   * SIGTERM to the group now, SIGKILL after the service's grace period; a frozen replica gets SIGKILL at
-   * once, without a thaw. Does not wait.
-   */
-  private stop(r: Replica): void {
-    if (r.state === 'stopping' || this.replicas.get(r.id) !== r) return;
-    this.notices.cancel(r.id); // a freeze in its grace: it goes anyway
-    r.state = 'stopping';
-    r.child?.ref(); // keep the event loop alive until its exit arrives (stopAll waits for it)
-    if (this.hurried) {
-      // The user asked twice: no grace (SIGKILL also ends a frozen process).
-      this.signal(r, 'SIGKILL');
-      if (!r.child) this.startPolling();
-      return;
-    }
-    if (r.frozen && !this.draining) {
-      // A stopped process would only act on SIGTERM once thawed, and a removed frozen replica is never
-      // thawed: its work is given up, its memory freed at once.
-      this.signal(r, 'SIGKILL');
-      if (!r.child) this.startPolling();
-      return;
-    }
-    if (r.frozen) {
-      // Draining: continued first, so that it acts on its SIGTERM and is never left stopped.
-      this.signal(r, 'SIGCONT');
-      r.frozen = false;
-    }
-    this.signal(r, 'SIGTERM');
-    const grace = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-    r.killTimer = setTimeout(() => {
-      if (this.replicas.get(r.id) !== r) return;
-      this.ctx.logger.log('warn', `replica ${r.id} of ${r.service} outlived its ${grace}ms grace: SIGKILL`, {
-        service: r.service,
-        id: r.id,
-        pid: r.pid,
-      });
-      this.signal(r, 'SIGKILL');
-    }, grace);
-    if (!r.child) this.startPolling();
-  }
-
-  /** Stops a replica without a grace period (with one while draining). */
-  private kill(r: Replica): void {
-    const frozen = r.frozen;
-    this.stop(r);
-    if (!frozen && !this.draining) this.signal(r, 'SIGKILL');
   }
 
   /**
@@ -751,7 +611,7 @@ export class ProcessScheduler implements FreezingScheduler {
    * told first and frozen after its grace, in the background (`fresh`: it has only just started).
    */
   private freeze(r: Replica, fresh = false): Promise<void> {
-    if (this.replicas.get(r.id) !== r || r.state === 'stopping' || r.state === 'frozen') {
+    if (!this.table.holds(r) || r.state === 'stopping' || r.state === 'frozen') {
       return Promise.resolve();
     }
     r.state = 'warming';
@@ -767,7 +627,7 @@ export class ProcessScheduler implements FreezingScheduler {
     const notice = this.runs.get(r.service)?.freezeNotice;
     // Until the grace is over the replica counts as warming: a replica slot, cpu and memory, as it runs.
     if (notice && !(await this.notices.before(notice, this.noticeTarget(r), fresh))) return;
-    if (this.replicas.get(r.id) !== r || !isWarming(r)) return;
+    if (!this.table.holds(r) || !isWarming(r)) return;
     // The record first: a crash right after it leaves a running replica that says frozen, and adoption
     // trusts /proc (running); the other order could leave a stopped one that says running (also fine).
     const error = await this.persist(r, true);
@@ -776,23 +636,23 @@ export class ProcessScheduler implements FreezingScheduler {
         service: r.service,
       });
     }
-    if (this.replicas.get(r.id) !== r || !isWarming(r) || r.pid === undefined) return;
+    if (!this.table.holds(r) || !isWarming(r) || r.pid === undefined) return;
     r.frozen = true; // from here on a removal is a SIGKILL without a thaw
-    this.signal(r, 'SIGSTOP');
+    this.stopper.signal(r, 'SIGSTOP');
     const stopped = await waitStopped(r.pid, r.startTime, FREEZE_WAIT_MS);
-    if (this.replicas.get(r.id) !== r || !isWarming(r)) return;
+    if (!this.table.holds(r) || !isWarming(r)) return;
     if (!stopped && !isAlive(r.pid, r.startTime)) return; // died meanwhile: its exit (or the poll) removes it
     r.state = 'frozen';
-    this.notify(r.service);
+    this.table.notify(r.service);
   }
 
   /** Thaws a frozen replica: SIGCONT to its group, then its record (in the background). */
   private thaw(r: Replica): void {
-    if (this.replicas.get(r.id) !== r || r.state !== 'frozen') return;
-    this.signal(r, 'SIGCONT');
+    if (!this.table.holds(r) || r.state !== 'frozen') return;
+    this.stopper.signal(r, 'SIGCONT');
     r.frozen = false;
     r.state = 'running';
-    this.notify(r.service);
+    this.table.notify(r.service);
     const notice = this.runs.get(r.service)?.freezeNotice;
     if (notice) void this.notices.resume(notice, this.noticeTarget(r), false); // the SIGCONT was the signal
 
@@ -815,14 +675,14 @@ export class ProcessScheduler implements FreezingScheduler {
       warming.splice(warming.indexOf(r), 1);
       r.state = 'running';
       resumes.push(this.notices.resume(notice, this.noticeTarget(r)));
-      this.notify(r.service);
+      this.table.notify(r.service);
     }
     return resumes;
   }
 
   /** What a freeze notice needs of a replica: its signal goes to the leader, not the whole group. */
   private noticeTarget(r: Replica): NoticeTarget {
-    return { service: r.service, replica: r.id, signal: (name) => this.signal(r, name, true) };
+    return { service: r.service, replica: r.id, signal: (name) => this.stopper.signal(r, name, true) };
   }
 
   /**
@@ -831,7 +691,7 @@ export class ProcessScheduler implements FreezingScheduler {
    */
   private persist(r: Replica, frozen: boolean): Promise<Error | undefined> {
     const write = r.saved.then(() => {
-      if (this.replicas.get(r.id) !== r || r.pid === undefined || r.startTime === undefined) return undefined;
+      if (!this.table.holds(r) || r.pid === undefined || r.startTime === undefined) return undefined;
       return this.writeRecord({
         id: r.id,
         service: r.service,
@@ -857,7 +717,7 @@ export class ProcessScheduler implements FreezingScheduler {
 
   /** Counts replicas (of one service, or all) stopped by someone else as frozen, continued ones as running. */
   private syncFrozen(service?: string): void {
-    for (const r of this.replicas.values()) {
+    for (const r of this.table.values()) {
       if ((r.state !== 'frozen' && r.state !== 'running') || r.pid === undefined) continue;
       if (service !== undefined && r.service !== service) continue;
       const stat = readProcStat(r.pid);
@@ -886,104 +746,7 @@ export class ProcessScheduler implements FreezingScheduler {
         continue;
       }
       void this.persist(r, r.frozen);
-      this.notify(r.service);
-    }
-  }
-
-  /** Signals the replica's process group. Only ever called for a pid we spawned or verified. */
-  private signal(r: Replica, signal: NodeJS.Signals, leaderOnly = false): void {
-    const pid = r.pid;
-    if (pid === undefined || pid <= 1 || this.replicas.get(r.id) !== r) return;
-    if (r.leaderGone) {
-      // Only the group is left, and only while it has members is its id ours.
-      if (!leaderOnly && groupLingers(pid, r.startTime)) this.signalGone(r, pid, signal);
-      return;
-    }
-    // An adopted pid is checked again right before each signal: it may have exited and been reused since.
-    if (!r.child && !isAlive(pid, r.startTime)) return;
-    try {
-      process.kill(leaderOnly ? pid : -pid, signal);
-    } catch (error) {
-      if (errorCode(error) !== 'ESRCH') {
-        this.ctx.logger.log('warn', `cannot signal replica ${r.id}: ${errorMessage(error)}`, { pid, signal });
-        return;
-      }
-      // No such group: the replica moved itself to another one; signal it alone.
-      try {
-        process.kill(pid, signal);
-      } catch (inner) {
-        if (errorCode(inner) !== 'ESRCH') {
-          this.ctx.logger.log('warn', `cannot signal replica ${r.id}: ${errorMessage(inner)}`, {
-            pid,
-            signal,
-          });
-        }
-      }
-    }
-  }
-
-  private signalGone(r: Replica, pgid: number, signal: NodeJS.Signals): void {
-    try {
-      process.kill(-pgid, signal);
-    } catch (error) {
-      if (errorCode(error) !== 'ESRCH') {
-        this.ctx.logger.log('warn', `cannot signal replica ${r.id}: ${errorMessage(error)}`, {
-          pgid,
-          signal,
-        });
-      }
-    }
-  }
-
-  /**
-   * Forgets a replica that is gone, deletes its record, and tells the subscribers. Resolves once the
-   * record is deleted (never rejects).
-   */
-  private remove(r: Replica): Promise<unknown> {
-    if (this.replicas.get(r.id) !== r) return r.saved;
-    this.replicas.delete(r.id);
-    clearTimeout(r.killTimer);
-    r.child?.unref();
-    r.markGone();
-    this.logs.gone();
-    const path = join(this.recordsDir, `${r.id}.json`);
-    // After the write settles, or a late write would resurrect the record. A failed write may still have
-    // left the pending record: it goes too (removing needs no free space).
-    r.saved = r.saved.then(async () => {
-      try {
-        await rm(path, { force: true });
-      } catch (error) {
-        this.ctx.logger.log('warn', `cannot remove replica record ${path}: ${errorMessage(error)}`);
-      }
-      return undefined;
-    });
-    const removal = r.saved;
-    this.removals.add(removal);
-    void removal.then(() => this.removals.delete(removal));
-    this.notify(r.service);
-    return removal;
-  }
-
-  private logGone(r: Replica, fields: Record<string, unknown> = {}): void {
-    const expected = r.state === 'stopping';
-    this.ctx.logger.log(
-      expected ? 'info' : 'warn',
-      `replica ${r.id} of ${r.service} ${expected ? 'stopped' : 'exited'}`,
-      {
-        service: r.service,
-        pid: r.pid,
-        ...fields,
-      },
-    );
-  }
-
-  private notify(service: string): void {
-    for (const subscriber of this.subscribers) {
-      try {
-        subscriber(service);
-      } catch (error) {
-        this.ctx.logger.log('error', `watch subscriber failed: ${errorMessage(error)}`, { service });
-      }
+      this.table.notify(r.service);
     }
   }
 
@@ -991,43 +754,6 @@ export class ProcessScheduler implements FreezingScheduler {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     this.ctx.logger.log('warn', message, fields);
-  }
-
-  /**
-   * Adopted replicas are not our children (no 'exit' event): look them up in /proc. Replicas whose leader
-   * exited are looked at until their group is empty.
-   */
-  private pollAdopted(): void {
-    let stopping = false;
-    for (const r of [...this.replicas.values()]) {
-      if (r.pid === undefined) continue;
-      if (r.leaderGone) {
-        if (groupLingers(r.pid, r.startTime)) stopping = true;
-        else {
-          this.logGone(r);
-          void this.remove(r);
-        }
-        continue;
-      }
-      if (r.child) continue;
-      if (!isAlive(r.pid, r.startTime)) {
-        if (this.lingering(r)) stopping = true;
-        else {
-          this.logGone(r);
-          void this.remove(r);
-        }
-      } else if (r.state === 'stopping') {
-        stopping = true;
-      }
-    }
-    if (!stopping && this.pollTimer) {
-      clearInterval(this.pollTimer);
-      this.pollTimer = undefined;
-    }
-  }
-
-  private startPolling(): void {
-    this.pollTimer ??= setInterval(() => this.pollAdopted(), POLL_MS);
   }
 
   /** Removes temporary files of record writes that died half-way (a crash between write and rename). */
@@ -1076,7 +802,7 @@ export class ProcessScheduler implements FreezingScheduler {
       return false;
     }
     const fresh = names
-      .filter((n) => n.endsWith('.json') && !this.skipped.has(n) && !this.replicas.has(n.slice(0, -5)))
+      .filter((n) => n.endsWith('.json') && !this.skipped.has(n) && !this.table.has(n.slice(0, -5)))
       .sort();
     if (fresh.length === 0) return true;
     let inProc: Map<string, FoundProcess> | undefined;
@@ -1087,11 +813,11 @@ export class ProcessScheduler implements FreezingScheduler {
     const adopted: Replica[] = [];
     for (const name of fresh) {
       const found = await examineRecord(this.records, name, findById);
-      if (found && !this.closed && !this.replicas.has(found.id)) {
+      if (found && !this.modes.closed && !this.table.has(found.id)) {
         // /proc decides, not the record: stopped ('T') is frozen, anything else runs. Never signalled here,
         // so a frozen replica is never thawed by its adoption.
         const stopped = isGroupStopped(found.pid);
-        const r = this.track({
+        const r = this.table.track({
           id: found.id,
           service: found.service,
           pid: found.pid,
@@ -1112,8 +838,8 @@ export class ProcessScheduler implements FreezingScheduler {
             `replica ${r.id} of ${r.service} exited while no microscaler ran; stopping what is left of its process group`,
             { service: r.service, pgid: r.pid },
           );
-          this.stop(r);
-          this.signal(r, 'SIGCONT');
+          this.stopper.stop(r);
+          this.stopper.signal(r, 'SIGCONT');
           continue;
         }
         // A crash between a record write and its signal: the record is brought in line with /proc.
@@ -1126,30 +852,9 @@ export class ProcessScheduler implements FreezingScheduler {
         'info',
         `adopted ${adopted.length - frozen} running and ${frozen} frozen replica(s) from ${this.recordsDir}`,
       );
-      for (const service of new Set(adopted.map((r) => r.service))) this.notify(service);
+      for (const service of new Set(adopted.map((r) => r.service))) this.table.notify(service);
     }
     // Records still unknown (pending ones of a live writer, say) are looked at again on the next scan.
     return false;
   }
-}
-
-/** Read through a call, so the compiler does not assume the state is what it was before an await. */
-function isStopping(r: Replica): boolean {
-  return r.state === 'stopping';
-}
-
-function isWarming(r: Replica): boolean {
-  return r.state === 'warming';
-}
-
-/** Resolves once every replica is gone, or after `ms` (they still count until then). */
-async function waitGone(replicas: readonly Replica[], ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(replicas.map((r) => r.gone)),
-    new Promise<void>((res) => {
-      timer = setTimeout(res, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
