@@ -5,15 +5,17 @@ import { fileURLToPath } from 'node:url';
 import { NotPushableError, UnknownServiceError } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
-import { Controller, Leadership, type Lease } from '../controller/index.js';
+import { Controller, Leadership } from '../controller/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Config } from '../core/types.js';
-import { awaitClaim, CLAIM_TTL_MS, type Claim, ClaimedError } from '../ha/claim.js';
+import { awaitClaim, CLAIM_TTL_MS, ClaimedError } from '../ha/claim.js';
+import { createLease, type LeaseContext } from '../ha/leases.js';
 import { createScheduler, freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
 import { createClaim, unclaimedWarning } from './claim.js';
+import { Closers } from './closers.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
 export function readConfig(path: string): Promise<LoadedConfig> {
@@ -119,105 +121,87 @@ function overrideSources(
   return out;
 }
 
+/** Finds the Kubernetes API as the kubernetes back-end would: in-cluster, else the kubeconfig. */
+function kubeTarget(env: Readonly<Record<string, string | undefined>>): LeaseContext['resolveKube'] {
+  return async (where) => {
+    const { resolveKubeTarget } = await import('../schedulers/kube-config.js');
+    return resolveKubeTarget({ env, ...where });
+  };
+}
+
+/** A function that runs `f` on its first call only; later calls return the first call's promise. */
+function once(f: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= f();
+    return done;
+  };
+}
+
 /** Builds sources, scheduler, controller and API from a config, and starts the loop. */
 export async function startInstance(options: InstanceOptions): Promise<Instance> {
   const { config, clock, logger, baseDir } = options;
+  const env = options.env ?? process.env;
+  // What is open so far, closed newest first if a later step fails.
+  const closers = new Closers();
   const sources = await buildSources(config, clock, logger, baseDir);
-  let overrides: Map<string, OverridableSource>;
-  try {
-    overrides = overrideSources(
+  closers.push(() => Promise.all([...sources.values()].map((s) => s.close())));
+  const overrides = await closers.open(() =>
+    overrideSources(
       config,
       sources,
       options.overridable ?? [],
       clock,
       options.overrideMs ?? DEFAULT_OVERRIDE_MS,
-    );
-  } catch (error) {
-    await Promise.all([...sources.values()].map((s) => s.close()));
-    throw error;
-  }
-  let scheduler: Scheduler;
-  try {
-    scheduler = await createScheduler(config.scheduler, {
+    ),
+  );
+  const scheduler = await closers.open(() =>
+    createScheduler(config.scheduler, {
       clock,
       logger,
       instance: config.name,
       services: config.services.map((s) => ({ name: s.name, run: s.run })),
       ...(config.ha ? { ha: true } : {}),
-    });
-  } catch (error) {
-    await Promise.all([...sources.values()].map((s) => s.close()));
-    throw error;
-  }
+    }),
+  );
+  closers.push(() => scheduler.close());
   // High availability: every instance observes and plans; only the holder of the lease scales.
-  let leadership: Leadership | undefined;
-  if (config.ha) {
-    // The lease in its store; each store's client loads only when configured.
-    const { store, key, ttlMs } = config.ha;
-    let lease: Lease;
-    if (store.type === 'postgres') {
-      const { PostgresLease } = await import('../ha/postgres-lease.js');
-      lease = new PostgresLease({ url: store.url, key, ttlMs });
-    } else if (store.type === 'kubernetes') {
-      const { KubeLease } = await import('../ha/kube-lease.js');
-      const { resolveKubeTarget } = await import('../schedulers/kube-config.js');
-      let target: ReturnType<typeof resolveKubeTarget>;
-      try {
-        // The credentials the kubernetes back-end would find: in-cluster, else the kubeconfig.
-        target = resolveKubeTarget({
-          env: options.env ?? process.env,
-          ...(store.kubeconfig ? { kubeconfig: store.kubeconfig } : {}),
-          ...(store.context ? { context: store.context } : {}),
-        });
-      } catch (error) {
-        await Promise.all([...sources.values()].map((s) => s.close()));
-        await scheduler.close();
-        throw error;
-      }
-      const namespace = store.namespace ?? target.namespace ?? 'default';
-      lease = new KubeLease({ connection: target.connection, namespace, name: key, ttlMs });
-    } else {
-      const { RedisLease } = await import('../ha/redis-lease.js');
-      lease = new RedisLease({ url: store.url, key, ttlMs });
-    }
-    leadership = new Leadership({ lease, ttlMs, clock, logger });
-  }
-  let claim: Claim | undefined;
-  try {
-    claim = await createClaim(config, {
-      ttlMs: options.claimTtlMs ?? CLAIM_TTL_MS,
-      env: options.env ?? process.env,
-    });
-  } catch (error) {
-    await scheduler.close();
-    await Promise.all([...sources.values()].map((s) => s.close()));
-    throw error;
-  }
+  const ha = config.ha;
+  const lease = ha
+    ? await closers.open(() =>
+        createLease(ha.store, { key: ha.key, ttlMs: ha.ttlMs, resolveKube: kubeTarget(env) }),
+      )
+    : undefined;
+  // Without ha, on a shared back-end: a claim on this instance's name there.
+  const claimTtlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
+  const claim = await closers.open(() => createClaim(config, { ttlMs: claimTtlMs, env }));
   const unclaimed = unclaimedWarning(config);
   if (unclaimed) logger.log('warn', unclaimed);
   // Set once the controller exists: events of a claim lost (or back) go to its log.
   let onClaim: ((holding: boolean, holder: string | null) => void) | undefined;
-  if (claim) {
-    const ttlMs = options.claimTtlMs ?? CLAIM_TTL_MS;
-    leadership = new Leadership({
-      lease: claim,
-      ttlMs,
-      clock,
-      logger,
-      onChange: (holding, holder) => onClaim?.(holding, holder),
-    });
+  const leadership = claim
+    ? new Leadership({
+        lease: claim,
+        ttlMs: claimTtlMs,
+        clock,
+        logger,
+        onChange: (holding, holder) => onClaim?.(holding, holder),
+      })
+    : ha && lease
+      ? new Leadership({ lease, ttlMs: ha.ttlMs, clock, logger })
+      : undefined;
+  // Stopped once: at exit before the API closes, so that a follower can take over at once.
+  const stopLeadership = once(async () => leadership?.stop());
+  if (leadership) closers.push(stopLeadership);
+  if (claim && leadership) {
     // Before anything is touched: a second instance of this name must not act even once.
     leadership.start();
-    const outcome = await awaitClaim(leadership, claim, 2 * ttlMs);
-    if (!outcome.ok) {
-      await leadership.stop();
-      await scheduler.close();
-      await Promise.all([...sources.values()].map((s) => s.close()));
-      throw new ClaimedError(config.name, outcome.holder, claim.where, outcome.failure);
-    }
+    await closers.open(async () => {
+      const outcome = await awaitClaim(leadership, claim, 2 * claimTtlMs);
+      if (!outcome.ok) throw new ClaimedError(config.name, outcome.holder, claim.where, outcome.failure);
+    });
     logger.log('info', `holding instance "${config.name}" as ${claim.id} (${claim.where})`);
   }
-  const elected = leadership;
   const controller = new Controller({
     name: config.name,
     capacity: config.capacity,
@@ -228,7 +212,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     scheduler,
     clock,
     logger,
-    ...(elected ? { canAct: () => elected.isLeader() } : {}),
+    ...(leadership ? { canAct: () => leadership.isLeader() } : {}),
     ...(options.keepRemoved ? { keepRemoved: true } : {}),
   });
   if (claim) {
@@ -254,20 +238,20 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
           ...(held ? { override: { value: held.value, until: new Date(held.until).toISOString() } } : {}),
         };
       }),
-      ...(elected && !claim ? { leader: elected.state() } : {}),
-      ...(elected && claim ? { claim: { ...elected.state(), where: claim.where } } : {}),
+      ...(leadership && !claim ? { leader: leadership.state() } : {}),
+      ...(leadership && claim ? { claim: { ...leadership.state(), where: claim.where } } : {}),
     };
   };
-  const env = options.env ?? process.env;
   const token = config.api.token || env.MICROSCALER_TOKEN || undefined;
   const dashboardDir = options.dashboardDir ?? findDashboardDir();
   if (!dashboardDir) logger.log('warn', 'dashboard files not found: GET / answers 404');
 
   let api: ApiServer | undefined;
   if (options.listen !== undefined) {
-    try {
-      api = await startApiServer({
-        listen: options.listen,
+    const listen = options.listen;
+    api = await closers.open(() =>
+      startApiServer({
+        listen,
         snapshot,
         controller,
         ...(dashboardDir ? { dashboardDir } : {}),
@@ -290,13 +274,10 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
         },
         logger,
         ...(token ? { token } : {}),
-      });
-    } catch (error) {
-      await leadership?.stop();
-      await scheduler.close();
-      await Promise.all([...sources.values()].map((s) => s.close()));
-      throw error;
-    }
+      }),
+    );
+    const server = api;
+    closers.push(() => server.close());
   }
   leadership?.start();
   const loop = controller.start();
@@ -318,10 +299,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       } else await controller.stop();
       await loop;
       // After the last scale call: releasing the lease lets a follower take over at once.
-      await leadership?.stop();
-      await api?.close();
-      await scheduler.close();
-      await Promise.all([...sources.values()].map((s) => s.close()));
+      await stopLeadership();
+      await closers.close();
     },
   };
 }

@@ -2,7 +2,7 @@
 // (min ≤ max, a source for the rule, fixed replicas within min..max) live in load.ts.
 import { constants } from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_STOP_GRACE_MS } from '../core/types.js';
+import { DEFAULT_STOP_GRACE_MS, type HaStore } from '../core/types.js';
 import { parseDuration, parseMemory } from '../core/units.js';
 import { describe, expecting } from './problems.js';
 
@@ -321,16 +321,8 @@ export const haSchema = z
 
 export type RawHa = NonNullable<z.output<typeof haSchema>>;
 
-/** Where the lease lives. */
-export type HaStore =
-  | { readonly type: 'redis'; readonly url: string }
-  | { readonly type: 'postgres'; readonly url: string }
-  | {
-      readonly type: 'kubernetes';
-      readonly namespace?: string;
-      readonly kubeconfig?: string;
-      readonly context?: string;
-    };
+/** Where the lease lives (one type, in core, that the ha/ lease registry reads too). */
+export type { HaStore };
 
 /** The `ha` settings as loaded. */
 export interface HaSettings {

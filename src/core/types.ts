@@ -96,6 +96,17 @@ export interface SchedulerSpec {
   readonly [setting: string]: unknown;
 }
 
+/** Where an HA lease lives (config `ha:`); src/ha/leases.ts builds the lease for each kind. */
+export type HaStore =
+  | { readonly type: 'redis'; readonly url: string }
+  | { readonly type: 'postgres'; readonly url: string }
+  | {
+      readonly type: 'kubernetes';
+      readonly namespace?: string;
+      readonly kubeconfig?: string;
+      readonly context?: string;
+    };
+
 export interface Config {
   readonly name: string;
   readonly capacity: Capacity;
