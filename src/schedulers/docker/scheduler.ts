@@ -44,6 +44,7 @@ import {
   isWarming,
   type Replica,
 } from './replica.js';
+import { DockerState } from './state.js';
 
 export { LABEL_INSTANCE, LABEL_SERVICE } from '../docker-labels.js';
 export type { ContainerInfo, ContainerState } from './replica.js';
@@ -75,30 +76,19 @@ export class DockerScheduler implements FreezingScheduler {
   readonly images: Images;
   private readonly ctx: SchedulerContext;
   private readonly settings: DockerSettings;
-  private readonly runs: ReadonlyMap<string, RunSpec>;
-  private readonly replicas = new Map<string, Replica>();
-  private readonly ids = new Map<string, Replica>();
+  private readonly state: DockerState;
   private readonly failures = new Map<string, Failure>();
-  private readonly subscribers = new Set<(service: string) => void>();
   private readonly starts: Limiter;
   private readonly stops: Limiter;
   private readonly pauses: Limiter;
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
-  private readonly stopping = new AbortController();
   /** Set by hurry(): removals skip the graceful stop. */
   private hurried = false;
   private readonly warned = new Set<string>();
-  private seq = 0;
-  private closed = false;
   private relisting = false;
-  private down: { since: number; error: string } | undefined = {
-    since: 0,
-    error: 'not connected yet',
-  };
   private ready: Promise<void> | undefined;
   private events: Promise<void> | undefined;
-  private syncedOnce: (() => void) | undefined;
 
   /** Connects, adopts what runs, and makes every image ready before returning. */
   static async create(settings: DockerSettings, ctx: SchedulerContext, deps: DockerDeps = {}) {
@@ -118,7 +108,7 @@ export class DockerScheduler implements FreezingScheduler {
     this.ctx = ctx;
     this.settings = settings;
     this.api = deps.api ?? DockerApi.fromEnv(deps.env ?? process.env, settings.host);
-    this.runs = new Map(ctx.services.map((s) => [s.name, s.run]));
+    this.state = new DockerState(ctx, this.api);
     this.starts = new Limiter(settings.concurrency);
     this.stops = new Limiter(settings.concurrency);
     this.pauses = new Limiter(settings.concurrency);
@@ -143,14 +133,12 @@ export class DockerScheduler implements FreezingScheduler {
       } catch (error) {
         throw new Error(`docker scheduler: ${errorMessage(error)}`);
       }
-      const synced = new Promise<void>((resolve) => {
-        this.syncedOnce = resolve;
-      });
+      const synced = this.state.nextSync();
       this.events = this.followEvents();
       const timer = new AbortController();
       const timeout = this.ctx.clock.sleep(FIRST_SYNC_TIMEOUT_MS, timer.signal).then(() => {
         if (timer.signal.aborted) return;
-        throw new Error(`docker scheduler: could not list containers: ${this.down?.error ?? 'closed'}`);
+        throw new Error(`docker scheduler: could not list containers: ${this.state.down?.error ?? 'closed'}`);
       });
       try {
         await Promise.race([synced, timeout]);
@@ -163,14 +151,14 @@ export class DockerScheduler implements FreezingScheduler {
 
   async observe(_signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
     await this.init();
-    if (this.down) {
+    if (this.state.down) {
       throw new DockerUnreachableError(
-        `docker engine unreachable since ${new Date(this.down.since).toISOString()}: ${this.down.error}`,
+        `docker engine unreachable since ${new Date(this.state.down.since).toISOString()}: ${this.state.down.error}`,
       );
     }
     return countReplicas(
       this.ctx.services.map((s) => s.name),
-      this.replicas.values(),
+      this.state.each(),
       (r) => ({
         service: r.service,
         as: counted(r),
@@ -196,11 +184,11 @@ export class DockerScheduler implements FreezingScheduler {
     reason: string,
     frozen: number | undefined,
   ): Promise<void> {
-    if (this.closed) throw new Error('docker scheduler: closed');
-    const run = this.runs.get(service);
+    if (this.state.closed) throw new Error('docker scheduler: closed');
+    const run = this.state.runs.get(service);
     if (!run) {
       // A service no longer in the config can only be stopped (its containers were adopted to be counted).
-      const removed = [...this.replicas.values()].some((r) => r.service === service);
+      const removed = [...this.state.each()].some((r) => r.service === service);
       if (replicas !== 0 || !removed) throw new Error(`docker scheduler: unknown service "${service}"`);
       return this.stopRemoved(service, reason);
     }
@@ -212,7 +200,7 @@ export class DockerScheduler implements FreezingScheduler {
     }
     await this.init();
     // Newest first: surplus is taken from the front.
-    const mine = [...this.replicas.values()]
+    const mine = [...this.state.each()]
       .filter((r) => r.service === service && r.state !== 'stopping')
       .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
     const plan = planPool(mine, replicas, frozen, { noticed: (r) => this.notices.inGrace(r.name) });
@@ -223,7 +211,7 @@ export class DockerScheduler implements FreezingScheduler {
         reason,
       });
       for (const r of plan.stop) this.stop(r);
-      this.notify(service);
+      this.state.notify(service);
       return;
     }
     if (plan.cold > 0) this.launch(service, run, plan.cold, 'starting', reason);
@@ -231,12 +219,12 @@ export class DockerScheduler implements FreezingScheduler {
 
   /** Stops every container of a service the config no longer has, oldest first (frozen ones as they are). */
   private stopRemoved(service: string, reason: string): void {
-    const all = [...this.replicas.values()]
+    const all = [...this.state.each()]
       .filter((r) => r.service === service && r.state !== 'stopping')
       .sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
     this.ctx.logger.log('info', `stopping ${all.length} container(s) of ${service}`, { service, reason });
     for (const r of all) this.stop(r);
-    this.notify(service);
+    this.state.notify(service);
   }
 
   /** Carries out a pool plan (pool-plan.ts): thaws and freezes awaited, surplus stopped in the background. */
@@ -253,8 +241,8 @@ export class DockerScheduler implements FreezingScheduler {
       remove: plan.remove.length,
     };
     const changes = plan.keep.length + plan.takeOver.length + plan.cold + plan.warm;
-    if (this.down && acts.thaw + acts.freeze + acts.stop + acts.remove + changes > 0) {
-      throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
+    if (this.state.down && acts.thaw + acts.freeze + acts.stop + acts.remove + changes > 0) {
+      throw new DockerUnreachableError(`docker engine unreachable: ${this.state.down.error}`);
     }
     // Thaws and freezes, awaited; each says whether the replica is still there.
     const waits: Promise<boolean>[] = [];
@@ -281,7 +269,7 @@ export class DockerScheduler implements FreezingScheduler {
         .map(([k, n]) => `${k} ${n}`)
         .join(', ');
       this.ctx.logger.log('info', `${service}: ${what}`, { service, reason });
-      this.notify(service);
+      this.state.notify(service);
     }
     let refused: unknown;
     try {
@@ -311,7 +299,8 @@ export class DockerScheduler implements FreezingScheduler {
     state: 'starting' | 'warming',
     reason: string,
   ): void {
-    if (this.down) throw new DockerUnreachableError(`docker engine unreachable: ${this.down.error}`);
+    if (this.state.down)
+      throw new DockerUnreachableError(`docker engine unreachable: ${this.state.down.error}`);
     const now = this.ctx.clock.now();
     const failure = this.failures.get(service);
     if (failure?.terminal) {
@@ -331,7 +320,7 @@ export class DockerScheduler implements FreezingScheduler {
       reason,
     });
     for (let i = 0; i < count; i++) {
-      const r = this.track({
+      const r = this.state.track({
         name: containerName(this.ctx.instance, service),
         id: undefined,
         service,
@@ -342,12 +331,12 @@ export class DockerScheduler implements FreezingScheduler {
       r.busy = true;
       r.work = this.start(r, run);
     }
-    this.notify(service);
+    this.state.notify(service);
   }
 
   /** Pauses a running replica now (it counts as running until the pause returns). False if it is gone. */
   private freeze(r: Replica): Promise<boolean> {
-    const notice = this.runs.get(r.service)?.freezeNotice;
+    const notice = this.state.runs.get(r.service)?.freezeNotice;
     if (notice) {
       // Told first, paused after its grace, in the background: it counts as warming (all of its capacity)
       // meanwhile, and a scale-up can take it back (adoptWarming). Not awaited by the scale call.
@@ -366,7 +355,7 @@ export class DockerScheduler implements FreezingScheduler {
     r.state = 'starting';
     const done = r.work.then(() => this.pauses.run(() => this.unpause(r)));
     r.work = done.then(() => {});
-    const notice = this.runs.get(r.service)?.freezeNotice;
+    const notice = this.state.runs.get(r.service)?.freezeNotice;
     if (!notice) return done;
     // The cgroup freezer tells the process nothing: a notice's replica hears of its thaw from us.
     return done.then((ok) => {
@@ -382,7 +371,7 @@ export class DockerScheduler implements FreezingScheduler {
       await this.pauses.run(() => this.pause(r));
     } else if (isStarting(r) && !r.paused) {
       r.state = 'running'; // taken back before its notice went out
-      this.notify(r.service);
+      this.state.notify(r.service);
     }
   }
 
@@ -403,7 +392,7 @@ export class DockerScheduler implements FreezingScheduler {
 
   /** A warming replica becomes active: it runs once started (unpaused if its pause came first). */
   private adoptWarming(r: Replica): void {
-    const notice = this.runs.get(r.service)?.freezeNotice;
+    const notice = this.state.runs.get(r.service)?.freezeNotice;
     if (notice && this.notices.cancel(r.name)) {
       // In its grace: never paused, so it simply runs on, told so.
       r.state = 'running';
@@ -417,7 +406,7 @@ export class DockerScheduler implements FreezingScheduler {
   }
 
   private async pause(r: Replica): Promise<boolean> {
-    if (this.replicas.get(r.name) !== r || r.id === undefined) return false;
+    if (!this.state.tracks(r) || r.id === undefined) return false;
     if (r.state !== 'frozen' && r.state !== 'warming') return r.state !== 'stopping'; // changed our mind
     if (!r.paused) {
       r.freezeOps++;
@@ -434,17 +423,17 @@ export class DockerScheduler implements FreezingScheduler {
       r.frozenAt = this.ctx.clock.now();
     }
     if (isWarming(r)) r.state = 'frozen';
-    this.notify(r.service);
+    this.state.notify(r.service);
     return true;
   }
 
   private async unpause(r: Replica): Promise<boolean> {
-    if (this.replicas.get(r.name) !== r || r.id === undefined || r.state === 'stopping') return false;
+    if (!this.state.tracks(r) || r.id === undefined || r.state === 'stopping') return false;
     if (r.state !== 'starting') {
       // Chosen to freeze again before this thaw's turn came: it stays paused.
       if (r.state === 'warming' && r.paused) {
         r.state = 'frozen';
-        this.notify(r.service);
+        this.state.notify(r.service);
       }
       return true;
     }
@@ -464,7 +453,7 @@ export class DockerScheduler implements FreezingScheduler {
     }
     if (isStarting(r)) {
       r.state = 'running';
-      this.notify(r.service);
+      this.state.notify(r.service);
     }
     return true;
   }
@@ -477,33 +466,26 @@ export class DockerScheduler implements FreezingScheduler {
     this.ctx.logger.log('warn', `cannot ${what} container ${r.name}: ${errorMessage(error)}`, {
       service: r.service,
     });
-    if (this.replicas.get(r.name) === r && r.state !== 'stopping') {
+    if (this.state.tracks(r) && r.state !== 'stopping') {
       if (error instanceof DockerUnreachableError) r.state = r.paused ? 'frozen' : 'running';
       else this.stop(r, true);
-      this.notify(r.service);
+      this.state.notify(r.service);
     }
     return false;
   }
 
   watch(onChange: (service: string) => void): () => void {
-    const subscriber = (service: string) => onChange(service);
-    this.subscribers.add(subscriber);
-    return () => {
-      this.subscribers.delete(subscriber);
-    };
+    return this.state.watch(onChange);
   }
 
   /** Stops following events. Containers keep running, for the next run to adopt. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.subscribers.clear();
-    this.syncedOnce?.();
-    this.stopping.abort();
+    if (this.state.closed) return;
+    this.state.close();
     // A container in its freeze notice's grace is left running for the next run: told to go on, not paused.
     const resumed: Promise<void>[] = [];
-    for (const r of this.replicas.values()) {
-      const notice = this.runs.get(r.service)?.freezeNotice;
+    for (const r of this.state.each()) {
+      const notice = this.state.runs.get(r.service)?.freezeNotice;
       if (notice && r.state === 'warming' && this.notices.cancel(r.name)) {
         r.state = 'running';
         resumed.push(this.notices.resume(notice, this.noticeTarget(r)));
@@ -511,7 +493,7 @@ export class DockerScheduler implements FreezingScheduler {
     }
     await Promise.all(resumed);
     // Let calls in flight finish, so no container is left half-made (it would be adopted anyway).
-    const work = Promise.allSettled([...this.replicas.values()].map((r) => r.work));
+    const work = Promise.allSettled([...this.state.each()].map((r) => r.work));
     await Promise.race([work, new Promise((r) => setTimeout(r, 10_000).unref())]);
     await this.events?.catch(() => {});
     this.api.close();
@@ -523,7 +505,7 @@ export class DockerScheduler implements FreezingScheduler {
    */
   hurry(): void {
     this.hurried = true;
-    for (const r of this.replicas.values()) {
+    for (const r of this.state.each()) {
       if (r.state !== 'stopping' || r.id === undefined || r.paused) continue;
       this.api.request('POST', `/containers/${r.id}/kill`, { timeoutMs: 10_000 }).catch(() => {
         // not running any more (409), gone (404): the removal under way sees to the rest
@@ -534,14 +516,14 @@ export class DockerScheduler implements FreezingScheduler {
   /** Stops and removes every container this instance owns; resolves once they are gone. */
   async stopAll(): Promise<void> {
     await this.init();
-    const all = [...this.replicas.values()];
+    const all = [...this.state.each()];
     for (const r of all) this.stop(r);
     await Promise.all(all.map((r) => r.work));
   }
 
   /** The containers this instance owns (for status output and tests). */
   list(): ContainerInfo[] {
-    return [...this.replicas.values()].map((r) => ({
+    return [...this.state.each()].map((r) => ({
       name: r.name,
       id: r.id,
       service: r.service,
@@ -553,40 +535,7 @@ export class DockerScheduler implements FreezingScheduler {
 
   /** Whether the engine is reachable and our view of it is current. */
   get connected(): boolean {
-    return this.down === undefined;
-  }
-
-  private track(
-    fields: Pick<Replica, 'name' | 'id' | 'service' | 'state' | 'createdAt' | 'adopted'>,
-  ): Replica {
-    const r: Replica = {
-      ...fields,
-      seq: ++this.seq,
-      startedAt: undefined,
-      knownAt: this.ctx.clock.now(),
-      busy: false,
-      stopQueued: false,
-      paused: false,
-      freezeOps: 0,
-      frozenAt: 0,
-      work: Promise.resolve(),
-    };
-    this.replicas.set(r.name, r);
-    if (r.id) this.ids.set(r.id, r);
-    return r;
-  }
-
-  private setId(r: Replica, id: string): void {
-    r.id = id;
-    r.knownAt = this.ctx.clock.now();
-    this.ids.set(id, r);
-  }
-
-  private drop(r: Replica): void {
-    if (this.replicas.get(r.name) !== r) return;
-    this.replicas.delete(r.name);
-    if (r.id) this.ids.delete(r.id);
-    this.notify(r.service);
+    return this.state.down === undefined;
   }
 
   /** Create, then start, within the start limit. A failure removes what was made and holds back the service. */
@@ -599,13 +548,13 @@ export class DockerScheduler implements FreezingScheduler {
           body: this.containerSpec(r.service, run),
           timeoutMs: 60_000,
         });
-        this.setId(r, body.Id);
+        this.state.setId(r, body.Id);
         if (isStopping(r)) return; // chosen to stop while it was being created
         await this.api.request('POST', `/containers/${body.Id}/start`, { timeoutMs: 60_000 });
         if (r.state === 'starting') {
           r.state = 'running';
           r.startedAt = this.ctx.clock.now();
-          this.notify(r.service);
+          this.state.notify(r.service);
         }
       });
     } catch (error) {
@@ -623,7 +572,7 @@ export class DockerScheduler implements FreezingScheduler {
     r.busy = false;
     if (r.state === 'warming') {
       r.startedAt = this.ctx.clock.now();
-      const notice = this.runs.get(r.service)?.freezeNotice;
+      const notice = this.state.runs.get(r.service)?.freezeNotice;
       if (notice) return this.noticeThenPause(r, notice, true);
       await this.pauses.run(() => this.pause(r));
     }
@@ -631,7 +580,7 @@ export class DockerScheduler implements FreezingScheduler {
 
   /** Marks a replica stopping and queues its stop and removal after whatever runs on it now. */
   private stop(r: Replica, now = false): void {
-    if (this.replicas.get(r.name) !== r) return;
+    if (!this.state.tracks(r)) return;
     this.notices.cancel(r.name); // a freeze in its grace: the removal need not wait for it
     r.state = 'stopping';
     if (r.stopQueued) return;
@@ -651,13 +600,13 @@ export class DockerScheduler implements FreezingScheduler {
 
   private async remove(r: Replica): Promise<void> {
     const id = r.id;
-    if (this.replicas.get(r.name) !== r) return;
+    if (!this.state.tracks(r)) return;
     if (id === undefined) {
       // Never created, or its create failed: a listing will find it if the engine made it after all.
-      this.drop(r);
+      this.state.drop(r);
       return;
     }
-    const graceMs = this.runs.get(r.service)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    const graceMs = this.state.runs.get(r.service)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     const t = Math.ceil(graceMs / 1000);
     // A paused container is removed as it is (SIGKILL through the freezer): a graceful stop would thaw it.
     if (!r.paused && !this.hurried) {
@@ -677,7 +626,7 @@ export class DockerScheduler implements FreezingScheduler {
       // 409: a removal is already in progress (someone else's); its destroy event drops it.
       if (error.status === 409) return;
     }
-    this.drop(r);
+    this.state.drop(r);
   }
 
   private fail(service: string, error: string, terminal = false): void {
@@ -714,10 +663,10 @@ export class DockerScheduler implements FreezingScheduler {
   /** Follows /events for this instance's containers, reconnecting with backoff until closed. */
   private async followEvents(): Promise<void> {
     let delay = 100;
-    while (!this.closed) {
+    while (!this.state.closed) {
       const attempt = new AbortController();
       const onClose = () => attempt.abort();
-      this.stopping.signal.addEventListener('abort', onClose);
+      this.state.signal.addEventListener('abort', onClose);
       try {
         await this.api.stream('GET', '/events', (v) => this.onEvent(v as EngineEvent), {
           query: {
@@ -731,13 +680,13 @@ export class DockerScheduler implements FreezingScheduler {
         });
         throw new DockerUnreachableError('the engine ended the event stream');
       } catch (error) {
-        if (this.closed) return;
-        this.setDown(errorMessage(error));
+        if (this.state.closed) return;
+        this.state.setDown(errorMessage(error));
       } finally {
-        this.stopping.signal.removeEventListener('abort', onClose);
+        this.state.signal.removeEventListener('abort', onClose);
         attempt.abort();
       }
-      await this.ctx.clock.sleep(delay, this.stopping.signal);
+      await this.ctx.clock.sleep(delay, this.state.signal);
       delay = Math.min(delay * 2, 2000);
     }
   }
@@ -748,34 +697,12 @@ export class DockerScheduler implements FreezingScheduler {
       await this.sync(stream.signal);
     } catch (error) {
       if (stream.signal.aborted) return;
-      this.setDown(`cannot list containers: ${errorMessage(error)}`);
+      this.state.setDown(`cannot list containers: ${errorMessage(error)}`);
       stream.abort(); // the event loop reconnects and lists again
       return;
     }
     if (stream.signal.aborted) return;
-    this.setUp();
-  }
-
-  private setDown(error: string): void {
-    if (this.closed) return;
-    if (!this.down) {
-      this.down = { since: this.ctx.clock.now(), error };
-      this.ctx.logger.log('warn', `docker engine at ${this.api.address} unreachable: ${error}`);
-      this.notifyAll();
-    } else {
-      this.down.error = error;
-    }
-  }
-
-  private setUp(): void {
-    const was = this.down;
-    this.down = undefined;
-    this.syncedOnce?.();
-    this.syncedOnce = undefined;
-    if (was && was.since !== 0) {
-      this.ctx.logger.log('info', `docker engine at ${this.api.address} reachable again`);
-    }
-    this.notifyAll();
+    this.state.setUp();
   }
 
   /** Reconciles what we track with the engine's own list of this instance's containers. */
@@ -793,7 +720,7 @@ export class DockerScheduler implements FreezingScheduler {
       if (labels[LABEL_INSTANCE] !== this.ctx.instance) continue; // the filter did this; a second look costs nothing
       const service = labels[LABEL_SERVICE] ?? '';
       const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
-      if (!this.runs.has(service) && !this.warned.has(c.Id)) {
+      if (!this.state.runs.has(service) && !this.warned.has(c.Id)) {
         // Ours, of a service the config no longer has: adopted, so that it counts against capacity; the
         // controller stops it, or keeps it running with `run --keep-removed`.
         this.warned.add(c.Id);
@@ -804,10 +731,10 @@ export class DockerScheduler implements FreezingScheduler {
       }
       const paused = c.State === 'paused';
       const alive = c.State === 'running' || c.State === 'restarting' || paused;
-      let r = this.ids.get(c.Id) ?? this.replicas.get(name);
+      let r = this.state.byId(c.Id) ?? this.state.byName(name);
       if (!r) {
         const createdAt = (c.Created ?? 0) * 1000;
-        r = this.track({
+        r = this.state.track({
           name,
           id: c.Id,
           service,
@@ -821,20 +748,20 @@ export class DockerScheduler implements FreezingScheduler {
         if (paused) adoptedFrozen++;
         else if (alive) adopted++;
         else this.stop(r); // ours, and no longer running: it only holds capacity
-        this.notify(service);
+        this.state.notify(service);
       } else {
-        if (r.id === undefined) this.setId(r, c.Id);
+        if (r.id === undefined) this.state.setId(r, c.Id);
         const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < started;
         if (!alive && (r.state === 'running' || r.state === 'frozen') && settled) this.exited(r, undefined);
         else if (alive && settled && r.paused !== paused) this.pausedBehindOurBack(r, paused);
       }
       seen.add(r);
     }
-    for (const r of [...this.replicas.values()]) {
+    for (const r of [...this.state.each()]) {
       // Gone while we could not see: known before this listing started, and not in it.
-      if (!seen.has(r) && r.id !== undefined && r.knownAt < started && !r.busy) this.drop(r);
+      if (!seen.has(r) && r.id !== undefined && r.knownAt < started && !r.busy) this.state.drop(r);
     }
-    for (const r of this.replicas.values()) {
+    for (const r of this.state.each()) {
       if (r.state === 'stopping' && !r.stopQueued) this.stop(r, true);
     }
     if (adopted > 0) this.ctx.logger.log('info', `adopted ${adopted} running container(s)`);
@@ -844,12 +771,12 @@ export class DockerScheduler implements FreezingScheduler {
 
   /** One extra listing soon (coalesced), while the stream is up; a broken stream lists again anyway. */
   private relist(): void {
-    if (this.relisting || this.closed) return;
+    if (this.relisting || this.state.closed) return;
     this.relisting = true;
     setTimeout(() => {
       this.relisting = false;
-      if (this.closed || this.down) return;
-      this.sync(this.stopping.signal).catch((error: unknown) => {
+      if (this.state.closed || this.state.down) return;
+      this.sync(this.state.signal).catch((error: unknown) => {
         this.ctx.logger.log('warn', `cannot list containers: ${errorMessage(error)}`);
       });
     }, 20).unref();
@@ -860,7 +787,7 @@ export class DockerScheduler implements FreezingScheduler {
     const attributes = e.Actor?.Attributes ?? {};
     if (attributes[LABEL_INSTANCE] !== this.ctx.instance) return;
     const id = e.Actor?.ID ?? e.id ?? '';
-    const r = this.ids.get(id) ?? (attributes.name ? this.replicas.get(attributes.name) : undefined);
+    const r = this.state.byId(id) ?? (attributes.name ? this.state.byName(attributes.name) : undefined);
     if (!r) {
       // A labelled container we did not make or list: made by a microscaler that died with its create or
       // start in flight (the engine finishes those), or by another instance sharing the name. List again
@@ -868,19 +795,19 @@ export class DockerScheduler implements FreezingScheduler {
       if (e.Action === 'create' || e.Action === 'start') this.relist();
       return;
     }
-    if (r.id === undefined && id !== '') this.setId(r, id);
+    if (r.id === undefined && id !== '') this.state.setId(r, id);
     switch (e.Action) {
       case 'start':
         if (r.state === 'starting') {
           r.state = 'running';
           r.startedAt = this.ctx.clock.now();
-          this.notify(r.service);
+          this.state.notify(r.service);
         }
         break;
       case 'die':
         r.paused = false; // a dead container is not frozen: it holds capacity as stopping until removed
         if (r.state !== 'stopping') this.exited(r, attributes.exitCode);
-        else this.notify(r.service);
+        else this.state.notify(r.service);
         break;
       case 'pause':
       case 'unpause': {
@@ -892,7 +819,7 @@ export class DockerScheduler implements FreezingScheduler {
         break;
       }
       case 'destroy':
-        this.drop(r);
+        this.state.drop(r);
         break;
     }
   }
@@ -904,7 +831,7 @@ export class DockerScheduler implements FreezingScheduler {
       const { body } = await this.api.request<{ State?: { Running?: boolean; Paused?: boolean } }>(
         'GET',
         `/containers/${r.id}/json`,
-        { signal: this.stopping.signal, timeoutMs: 10_000 },
+        { signal: this.state.signal, timeoutMs: 10_000 },
       );
       const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < asked;
       const paused = body.State?.Paused === true;
@@ -916,7 +843,7 @@ export class DockerScheduler implements FreezingScheduler {
 
   /** Someone else paused or unpaused one of ours: report it as it is (frozen, or running again). */
   private pausedBehindOurBack(r: Replica, paused: boolean): void {
-    if (this.replicas.get(r.name) !== r) return;
+    if (!this.state.tracks(r)) return;
     r.paused = paused;
     if (paused && r.state === 'running') r.state = 'frozen';
     else if (!paused && r.state === 'frozen') r.state = 'running';
@@ -927,7 +854,7 @@ export class DockerScheduler implements FreezingScheduler {
         service: r.service,
       },
     );
-    this.notify(r.service);
+    this.state.notify(r.service);
   }
 
   /** A container died that we did not stop: remove it (it holds capacity until then) so it is replaced. */
@@ -949,20 +876,6 @@ export class DockerScheduler implements FreezingScheduler {
       this.fail(r.service, `containers of ${r.service} exit right after starting${code}`);
     else this.failures.delete(r.service);
     this.stop(r);
-    this.notify(r.service);
-  }
-
-  private notify(service: string): void {
-    for (const subscriber of this.subscribers) {
-      try {
-        subscriber(service);
-      } catch (error) {
-        this.ctx.logger.log('error', `watch subscriber failed: ${errorMessage(error)}`, { service });
-      }
-    }
-  }
-
-  private notifyAll(): void {
-    for (const s of this.ctx.services) this.notify(s.name);
+    this.state.notify(r.service);
   }
 }
