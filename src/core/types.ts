@@ -261,5 +261,20 @@ export interface ControllerEvent {
   readonly message: string;
 }
 
+/**
+ * What a back-end's machines offer now, for `capacity: { from: scheduler }` (issue 15): the sum over the
+ * nodes it counts (ready, schedulable, matching the node labels asked for).
+ */
+export interface ClusterResources {
+  /** Cores. */
+  readonly cpu: number;
+  /** Bytes. */
+  readonly memory: number;
+  /** Nodes counted. */
+  readonly nodes: number;
+  /** Nodes left out and why, for people: "node n3 not ready". */
+  readonly notes: readonly string[];
+}
+
 /** The one grace between SIGTERM and SIGKILL (`run.stopGrace` in the config), for every back-end. */
 export const DEFAULT_STOP_GRACE_MS = 5000;
