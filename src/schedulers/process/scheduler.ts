@@ -44,19 +44,12 @@ import { SERVICE_NAME } from '../../core/names.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { Observed, RunSpec } from '../../core/types.js';
-import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
+import { FreezeNotices } from '../freeze-notify.js';
 import { examineRecord, type RecordHost } from './adoption.js';
 import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
+import { Freezer } from './freeze.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
-import {
-  type FoundProcess,
-  isAlive,
-  isGroupStopped,
-  readProcStat,
-  replicasInProc,
-  SELF,
-  waitStopped,
-} from './proc.js';
+import { type FoundProcess, isGroupStopped, readProcStat, replicasInProc, SELF } from './proc.js';
 import {
   defaultStateDir,
   errorCode,
@@ -67,7 +60,6 @@ import {
 } from './records.js';
 import {
   isStopping,
-  isWarming,
   type Modes,
   newId,
   type ProcessCore,
@@ -81,17 +73,12 @@ import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
 import { spawnFailure } from './run.js';
 import { Stopper } from './stop.js';
 
-/** How often observe() reads /proc for replicas frozen or continued by someone else (scale() always does). */
-const FROZEN_SYNC_MS = 5000;
-
 /** Deaths by these are stops by someone (a user, another instance), not failed starts. */
 const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL']);
 
 export const processSettingsSchema = z.strictObject({ stateDir: z.string().min(1).optional() });
 export type ProcessSettings = z.infer<typeof processSettingsSchema>;
 
-/** How long a freeze waits for the replica to show as stopped in /proc (it is usually a few ms). */
-const FREEZE_WAIT_MS = 1000;
 /** How long a scale call waits for frozen (or warming) replicas it removed with SIGKILL to be gone. */
 const REMOVE_WAIT_MS = 2000;
 
@@ -108,6 +95,8 @@ export class ProcessScheduler implements FreezingScheduler {
   private readonly modes: Modes = { closed: false, hurried: false, draining: false };
   /** Stops, signals and forgets replicas (stop.ts). */
   private readonly stopper: Stopper;
+  /** Freezes, thaws and keeps frozen replicas in line with /proc (freeze.ts). */
+  private readonly freezer: Freezer;
   /** Record files that a scan looked at and will not look at again (foreign, unowned, unreadable). */
   private readonly skipped = new Set<string>();
   private readonly warned = new Set<string>();
@@ -145,6 +134,7 @@ export class ProcessScheduler implements FreezingScheduler {
       modes: this.modes,
     };
     this.stopper = new Stopper(core, () => this.logs.gone());
+    this.freezer = new Freezer(core, this.stopper);
     this.logs = new ReplicaLogs({
       dir: this.logsDir,
       recordsDir: this.recordsDir,
@@ -189,13 +179,7 @@ export class ProcessScheduler implements FreezingScheduler {
     await this.init();
     await this.scan(); // records another instance (an old leader) wrote since
     this.stopper.pollAdopted();
-    // Reading /proc for every replica on every tick costs more than the rest of the loop together: a stop
-    // or continue from elsewhere is seen within 5 s here, and at once by the next scale call.
-    const now = performance.now();
-    if (now - this.frozenSyncedAt >= FROZEN_SYNC_MS) {
-      this.frozenSyncedAt = now;
-      this.syncFrozen();
-    }
+    this.freezer.syncIfDue();
     const counts = new Map<string, Record<ReplicaState, number>>();
     /** Warming replicas in a freeze notice's grace: a scale-up takes them back (admit-frozen.ts, rule 3). */
     const noticed = new Map<string, number>();
@@ -270,7 +254,7 @@ export class ProcessScheduler implements FreezingScheduler {
     }
     await this.init();
     await this.scan();
-    this.syncFrozen(service);
+    this.freezer.syncFrozen(service);
     const mine = [...this.table.values()].filter((r) => r.service === service);
     // Newest first: surplus replicas are taken from the front.
     const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
@@ -302,11 +286,11 @@ export class ProcessScheduler implements FreezingScheduler {
       const warming = mine.filter((r) => r.state === 'warming').sort(newestFirst);
       if (replicas > active.length) {
         // Replicas told of a freeze and still in their grace are simply not frozen: the quickest of all.
-        const back = this.takeBack(warming, replicas - active.length).length;
+        const back = this.freezer.takeBack(warming, replicas - active.length).length;
         log('keeping (freeze called off)', back);
         const thawed = frozenOnes.splice(0, Math.min(replicas - active.length - back, frozenOnes.length));
         log('thawing', thawed.length);
-        for (const r of thawed) this.thaw(r);
+        for (const r of thawed) this.freezer.thaw(r);
         cold = replicas - active.length - back - thawed.length;
       } else if (replicas < active.length) {
         const surplus = active.slice(0, active.length - replicas);
@@ -316,7 +300,7 @@ export class ProcessScheduler implements FreezingScheduler {
         log('freezing', toFreeze.length);
         log('stopping', surplus.length);
         for (const r of surplus) this.stopper.stop(r);
-        for (const r of toFreeze) work.push(this.freeze(r));
+        for (const r of toFreeze) work.push(this.freezer.freeze(r));
         warming.push(...toFreeze);
       }
       const pool = frozenOnes.length + warming.length;
@@ -368,7 +352,7 @@ export class ProcessScheduler implements FreezingScheduler {
     this.table.unwatchAll();
     this.stopper.close();
     // A replica in its freeze notice's grace is left running for the next run: told to go on, not frozen.
-    const resumed = this.takeBack([...this.table.values()], Number.POSITIVE_INFINITY);
+    const resumed = this.freezer.takeBack([...this.table.values()], Number.POSITIVE_INFINITY);
     for (const r of this.table.values()) {
       clearTimeout(r.killTimer);
       r.child?.unref();
@@ -586,7 +570,7 @@ export class ProcessScheduler implements FreezingScheduler {
       throw noRecord(saveError);
     }
     // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
-    if (r.state === 'warming') await this.freeze(r, true);
+    if (r.state === 'warming') await this.freezer.freeze(r, true);
   }
 
   /** Counts a replica started in a crash loop as running once it has lasted the crash window. */
@@ -602,152 +586,6 @@ export class ProcessScheduler implements FreezingScheduler {
   /** The record write as a promise (never rejects: it resolves to its error), what Replica.saved holds. */
   private async writeRecord(record: ReplicaRecord): Promise<Error | undefined> {
     return writeRecord(this.recordsDir, record);
-  }
-
-  /**
-   * Freezes a replica: it leaves the active count at once (as `warming` until stopped), its record says
-   * frozen, then SIGSTOP to its group, then a wait (bounded) until /proc shows it stopped. A replica not
-   * spawned yet is frozen by its start() once it runs. Never rejects. With a freeze notice, the replica is
-   * told first and frozen after its grace, in the background (`fresh`: it has only just started).
-   */
-  private freeze(r: Replica, fresh = false): Promise<void> {
-    if (!this.table.holds(r) || r.state === 'stopping' || r.state === 'frozen') {
-      return Promise.resolve();
-    }
-    r.state = 'warming';
-    if (r.pid === undefined) return Promise.resolve(); // start() freezes it once spawned
-    r.freezing ??= this.doFreeze(r, fresh).finally(() => {
-      r.freezing = undefined;
-    });
-    // Not awaited with a notice: the grace must not hold the scale call, or no scale-up could call it off.
-    return this.runs.get(r.service)?.freezeNotice ? Promise.resolve() : r.freezing;
-  }
-
-  private async doFreeze(r: Replica, fresh: boolean): Promise<void> {
-    const notice = this.runs.get(r.service)?.freezeNotice;
-    // Until the grace is over the replica counts as warming: a replica slot, cpu and memory, as it runs.
-    if (notice && !(await this.notices.before(notice, this.noticeTarget(r), fresh))) return;
-    if (!this.table.holds(r) || !isWarming(r)) return;
-    // The record first: a crash right after it leaves a running replica that says frozen, and adoption
-    // trusts /proc (running); the other order could leave a stopped one that says running (also fine).
-    const error = await this.persist(r, true);
-    if (error) {
-      this.ctx.logger.log('warn', `cannot record replica ${r.id} as frozen: ${error.message}`, {
-        service: r.service,
-      });
-    }
-    if (!this.table.holds(r) || !isWarming(r) || r.pid === undefined) return;
-    r.frozen = true; // from here on a removal is a SIGKILL without a thaw
-    this.stopper.signal(r, 'SIGSTOP');
-    const stopped = await waitStopped(r.pid, r.startTime, FREEZE_WAIT_MS);
-    if (!this.table.holds(r) || !isWarming(r)) return;
-    if (!stopped && !isAlive(r.pid, r.startTime)) return; // died meanwhile: its exit (or the poll) removes it
-    r.state = 'frozen';
-    this.table.notify(r.service);
-  }
-
-  /** Thaws a frozen replica: SIGCONT to its group, then its record (in the background). */
-  private thaw(r: Replica): void {
-    if (!this.table.holds(r) || r.state !== 'frozen') return;
-    this.stopper.signal(r, 'SIGCONT');
-    r.frozen = false;
-    r.state = 'running';
-    this.table.notify(r.service);
-    const notice = this.runs.get(r.service)?.freezeNotice;
-    if (notice) void this.notices.resume(notice, this.noticeTarget(r), false); // the SIGCONT was the signal
-
-    // After the signal: a crash in between leaves a running replica that says frozen; /proc wins.
-    void this.persist(r, false).then((error) => {
-      if (error) this.ctx.logger.log('warn', `cannot record replica ${r.id} as thawed: ${error.message}`);
-    });
-  }
-
-  /**
-   * Calls off up to `count` freezes still in their grace (removing those replicas from `warming`): they run
-   * on, told so. Returns the resumes, one per replica taken back.
-   */
-  private takeBack(warming: Replica[], count: number): Promise<void>[] {
-    const resumes: Promise<void>[] = [];
-    for (const r of [...warming]) {
-      if (resumes.length >= count) break;
-      const notice = this.runs.get(r.service)?.freezeNotice;
-      if (!notice || r.state !== 'warming' || r.frozen || !this.notices.cancel(r.id)) continue;
-      warming.splice(warming.indexOf(r), 1);
-      r.state = 'running';
-      resumes.push(this.notices.resume(notice, this.noticeTarget(r)));
-      this.table.notify(r.service);
-    }
-    return resumes;
-  }
-
-  /** What a freeze notice needs of a replica: its signal goes to the leader, not the whole group. */
-  private noticeTarget(r: Replica): NoticeTarget {
-    return { service: r.service, replica: r.id, signal: (name) => this.stopper.signal(r, name, true) };
-  }
-
-  /**
-   * Rewrites a spawned replica's record with `frozen`, after the writes before it (never after its
-   * removal: a late write would resurrect the record). Resolves to the write's error, if any.
-   */
-  private persist(r: Replica, frozen: boolean): Promise<Error | undefined> {
-    const write = r.saved.then(() => {
-      if (!this.table.holds(r) || r.pid === undefined || r.startTime === undefined) return undefined;
-      return this.writeRecord({
-        id: r.id,
-        service: r.service,
-        instance: this.ctx.instance,
-        pid: r.pid,
-        startTime: r.startTime,
-        command: [...r.command],
-        startedAt: r.startedAt,
-        ...(frozen ? { frozen: true } : {}),
-      });
-    });
-    r.saved = write;
-    return write;
-  }
-
-  /**
-   * /proc has the last word: a frozen replica that runs again (a SIGCONT from someone else) counts as
-   * running, and a running one that is stopped (a SIGSTOP from elsewhere, or another instance sharing the
-   * state folder froze it) as frozen. Replicas in the middle of a freeze, thaw or stop are left alone.
-   */
-  /** When observe last read every replica's state in /proc (performance.now()). */
-  private frozenSyncedAt = Number.NEGATIVE_INFINITY;
-
-  /** Counts replicas (of one service, or all) stopped by someone else as frozen, continued ones as running. */
-  private syncFrozen(service?: string): void {
-    for (const r of this.table.values()) {
-      if ((r.state !== 'frozen' && r.state !== 'running') || r.pid === undefined) continue;
-      if (service !== undefined && r.service !== service) continue;
-      const stat = readProcStat(r.pid);
-      if (!stat || stat.startTime !== r.startTime || stat.state === 'Z') continue;
-      // 'T' is stopped; only a 'D' (a shell waiting on a stopped vfork child) needs a look at the group.
-      const stopped = stat.state === 'T' || (stat.state === 'D' && isGroupStopped(r.pid));
-      if (r.state === 'running' && stopped) {
-        this.ctx.logger.log('warn', `replica ${r.id} of ${r.service} is stopped: counted as frozen`, {
-          service: r.service,
-          pid: r.pid,
-        });
-        r.frozen = true;
-        r.state = 'frozen';
-      } else if (r.state === 'frozen' && !stopped && (stat.state === 'R' || stat.state === 'S')) {
-        this.ctx.logger.log(
-          'warn',
-          `replica ${r.id} of ${r.service} was frozen and runs again: counted as running`,
-          {
-            service: r.service,
-            pid: r.pid,
-          },
-        );
-        r.frozen = false;
-        r.state = 'running';
-      } else {
-        continue;
-      }
-      void this.persist(r, r.frozen);
-      this.table.notify(r.service);
-    }
   }
 
   private warnOnce(key: string, message: string, fields?: Record<string, unknown>): void {
@@ -843,7 +681,7 @@ export class ProcessScheduler implements FreezingScheduler {
           continue;
         }
         // A crash between a record write and its signal: the record is brought in line with /proc.
-        if (found.recordFrozen !== stopped) void this.persist(r, stopped);
+        if (found.recordFrozen !== stopped) void this.freezer.persist(r, stopped);
       }
     }
     if (adopted.length > 0) {
