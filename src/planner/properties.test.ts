@@ -2,106 +2,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Capacity, Observed, Rule, ServicePolicy, SourceResult } from '../core/types.js';
+import { input, type World, worldArb } from '../../test/fixtures/planner/worlds.js';
+import type { Capacity, Observed, Rule, ServicePolicy } from '../core/types.js';
 import { admit } from './admit.js';
-import { EMPTY_MEMORY, type PlanInput, type PlannerMemory, plan } from './plan.js';
+import { EMPTY_MEMORY, type PlannerMemory, plan } from './plan.js';
 
 const RUNS = 2000;
 const EPS = 1e-9;
-
-const ruleArb: fc.Arbitrary<Rule> = fc.oneof(
-  fc.record({
-    type: fc.constant('target' as const),
-    perReplica: fc.integer({ min: 1, max: 50 }),
-    activation: fc.integer({ min: 0, max: 5 }),
-  }),
-  fc.record({
-    type: fc.constant('queue' as const),
-    perReplicaRate: fc.integer({ min: 1, max: 20 }),
-    drainSeconds: fc.integer({ min: 1, max: 30 }),
-  }),
-  fc.constant({ type: 'remainder' as const }),
-  fc.record({ type: fc.constant('fixed' as const), replicas: fc.integer({ min: 0, max: 30 }) }),
-);
-
-interface World {
-  capacity: Capacity;
-  services: ServicePolicy[];
-  readings: Map<string, SourceResult>;
-  observed: Map<string, Observed>;
-}
-
-function worldArb(withResources: boolean): fc.Arbitrary<World> {
-  const service = fc
-    .record({
-      priority: fc.integer({ min: 1, max: 4 }),
-      min: fc.integer({ min: 0, max: 6 }),
-      span: fc.integer({ min: 0, max: 40 }),
-      rule: ruleArb,
-      cpu: withResources ? fc.constantFrom(0, 0.1, 0.25, 0.5, 1, 2) : fc.constant(0),
-      memory: withResources ? fc.constantFrom(0, 64, 256, 1024) : fc.constant(0),
-      value: fc.option(fc.double({ min: 0, max: 2000, noNaN: true }), { nil: undefined }),
-      rate: fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: undefined }),
-      running: fc.integer({ min: 0, max: 15 }),
-      starting: fc.integer({ min: 0, max: 3 }),
-      stopping: fc.integer({ min: 0, max: 3 }),
-    })
-    .map((s) => {
-      // fixed rules must lie within [min, max], as config validation ensures
-      const rule =
-        s.rule.type === 'fixed' ? { ...s.rule, replicas: s.min + (s.rule.replicas % (s.span + 1)) } : s.rule;
-      return { ...s, rule };
-    });
-  return fc
-    .record({
-      replicas: fc.integer({ min: 0, max: 60 }),
-      cpu: withResources
-        ? fc.option(fc.constantFrom(1, 2.5, 4, 8, 16), { nil: undefined })
-        : fc.constant(undefined),
-      memory: withResources
-        ? fc.option(fc.constantFrom(512, 2048, 8192), { nil: undefined })
-        : fc.constant(undefined),
-      services: fc.array(service, { minLength: 1, maxLength: 12 }),
-    })
-    .map(({ replicas, cpu, memory, services }) => {
-      const capacity: Capacity = {
-        replicas,
-        ...(cpu === undefined ? {} : { cpu }),
-        ...(memory === undefined ? {} : { memory }),
-      };
-      const world: World = { capacity, services: [], readings: new Map(), observed: new Map() };
-      services.forEach((s, i) => {
-        const name = `s${i}`;
-        world.services.push({
-          name,
-          priority: s.priority,
-          min: s.min,
-          max: s.min + s.span,
-          rule: s.rule,
-          // when capacity has cpu or memory, every service reserves some (config validation requires it)
-          resources: {
-            cpu: cpu === undefined ? 0 : s.cpu || 0.1,
-            memory: memory === undefined ? 0 : s.memory || 64,
-          },
-          scaleDownWindowMs: 2000,
-        });
-        if (s.value !== undefined) {
-          world.readings.set(name, {
-            ok: true,
-            reading: { value: s.value, at: 0, ...(s.rate === undefined ? {} : { rate: s.rate }) },
-          });
-        } else if (s.rule.type === 'target' || s.rule.type === 'queue') {
-          world.readings.set(name, { ok: false, error: 'unreachable' });
-        }
-        world.observed.set(name, { running: s.running, starting: s.starting, stopping: s.stopping });
-      });
-      return world;
-    });
-}
-
-function input(w: World, now = 0): PlanInput {
-  return { now, capacity: w.capacity, services: w.services, readings: w.readings, observed: w.observed };
-}
 
 function within(capacity: Capacity, used: { replicas: number; cpu: number; memory: number }): boolean {
   return (
