@@ -12,14 +12,26 @@
 // to wake the controller at once when a pod changes. The workload is read before its pods so that a pod
 // that starts terminating in between is counted twice (safe), never zero times.
 import { z } from 'zod';
-import { ConfigError, errorMessage, TerminalError } from '../core/errors.js';
+import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import type { Observed } from '../core/types.js';
 import { KubeApiError, KubeClient } from '../infra/kube-client.js';
-import { LABEL_INSTANCE, LABEL_SERVICE } from './docker-labels.js';
 import { type KubeTarget, resolveKubeTarget } from './kube-config.js';
 import { PodWatch } from './kube-watch.js';
+import {
+  countReplicas,
+  KINDS,
+  notOurs,
+  type PodList,
+  type Ref,
+  type Scale,
+  selectorQuery,
+  type Workload,
+  workloadRefs,
+} from './kube-workload.js';
+
+export { parseWorkload, selectorQuery, type Workload } from './kube-workload.js';
 
 export const kubernetesSettingsSchema = z.strictObject({
   /** Where the workloads are; the service account's (or the context's) namespace, else "default". */
@@ -32,37 +44,6 @@ export const kubernetesSettingsSchema = z.strictObject({
 export type KubernetesSettings = z.output<typeof kubernetesSettingsSchema>;
 
 const UPDATE_ATTEMPTS = 8;
-const KINDS = { deployment: 'deployments', statefulset: 'statefulsets' } as const;
-type Kind = keyof typeof KINDS;
-
-/** The fields of a Deployment or StatefulSet that microscaler reads. */
-export interface Workload {
-  readonly metadata: {
-    readonly name: string;
-    readonly resourceVersion?: string;
-    readonly labels?: Readonly<Record<string, string>>;
-  };
-  readonly spec?: {
-    readonly replicas?: number;
-    readonly selector?: {
-      readonly matchLabels?: Readonly<Record<string, string>>;
-      readonly matchExpressions?: readonly LabelExpression[];
-    };
-  };
-  readonly status?: { readonly replicas?: number; readonly readyReplicas?: number };
-}
-interface LabelExpression {
-  readonly key: string;
-  readonly operator: string;
-  readonly values?: readonly string[];
-}
-interface Scale {
-  readonly metadata: { readonly resourceVersion?: string };
-  readonly spec?: { readonly replicas?: number };
-}
-interface PodList {
-  readonly items: readonly { readonly metadata: { readonly deletionTimestamp?: string } }[];
-}
 
 export interface KubernetesDeps {
   /** Credentials and server, resolved from the settings and environment by default. */
@@ -71,37 +52,6 @@ export interface KubernetesDeps {
   readonly serviceAccountDir?: string;
   /** Per-request timeout; 10 s by default. */
   readonly timeoutMs?: number;
-}
-
-interface Ref {
-  readonly kind: Kind;
-  readonly name: string;
-  /** `deployment/web`, for messages. */
-  readonly label: string;
-}
-
-/** `deployment/web`, `statefulset/db`, or `web` (a Deployment). */
-export function parseWorkload(text: string): Ref | undefined {
-  const m =
-    /^(?:(deployment|deployments|deploy|statefulset|statefulsets|sts)\/)?([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(
-      text,
-    );
-  if (!m?.[2]) return undefined;
-  const kind: Kind = m[1]?.startsWith('s') ? 'statefulset' : 'deployment';
-  return { kind, name: m[2], label: `${kind}/${m[2]}` };
-}
-
-/** A label selector as the API's `labelSelector` query parameter. */
-export function selectorQuery(selector: NonNullable<Workload['spec']>['selector']): string {
-  const parts = Object.entries(selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of selector?.matchExpressions ?? []) {
-    const values = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
 }
 
 export class KubernetesScheduler implements Scheduler {
@@ -299,16 +249,7 @@ export class KubernetesScheduler implements Scheduler {
         ...(signal ? { signal } : {}),
       },
     );
-    const terminating = pods.items.filter((p) => p.metadata.deletionTimestamp).length;
-    const desired = w.spec?.replicas ?? 1;
-    const ready = w.status?.readyReplicas ?? 0;
-    // status.replicas: pods not terminating; any above spec are about to be told to stop.
-    const active = Math.max(w.status?.replicas ?? 0, ready);
-    const observed: Observed = {
-      running: Math.min(ready, desired),
-      starting: Math.max(0, desired - ready),
-      stopping: terminating + Math.max(0, active - desired),
-    };
+    const observed = countReplicas(w, pods);
     this.last.set(service, observed);
     return observed;
   }
@@ -366,39 +307,4 @@ function terminal(error: unknown): unknown {
     return new TerminalError(error.message, { cause: error });
   }
   return error;
-}
-
-/** Why a workload is not this service's, or undefined when it is. */
-function notOurs(w: Workload, instance: string, service: string): string | undefined {
-  const labels = w.metadata.labels ?? {};
-  const missing = [
-    labels[LABEL_INSTANCE] === instance ? undefined : `${LABEL_INSTANCE}=${instance}`,
-    labels[LABEL_SERVICE] === service ? undefined : `${LABEL_SERVICE}=${service}`,
-  ].filter((x) => x !== undefined);
-  return missing.length > 0 ? `does not carry the label ${missing.join(' and ')}` : undefined;
-}
-
-/** Each service's `run.workload`, parsed; every problem as a config path. */
-function workloadRefs(ctx: SchedulerContext): Map<string, Ref> {
-  const refs = new Map<string, Ref>();
-  const problems: string[] = [];
-  const seen = new Map<string, string>();
-  for (const s of ctx.services) {
-    const at = `services.${s.name}.run.workload`;
-    if (!s.run.workload) {
-      problems.push(`${at}: required by the kubernetes scheduler (e.g. deployment/web)`);
-      continue;
-    }
-    const ref = parseWorkload(s.run.workload);
-    if (!ref) {
-      problems.push(`${at}: expected deployment/NAME, statefulset/NAME or NAME, got "${s.run.workload}"`);
-      continue;
-    }
-    const other = seen.get(ref.label);
-    if (other) problems.push(`${at}: ${ref.label} is already scaled by service ${other}`);
-    seen.set(ref.label, s.name);
-    refs.set(s.name, ref);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return refs;
 }
