@@ -59,6 +59,25 @@ export interface WorkloadInit {
   readonly replicas?: number;
 }
 
+export interface FakeNode {
+  readonly name: string;
+  labels: Record<string, string>;
+  /** status.allocatable, as quantities: "3800m", "15Gi". */
+  allocatable: { cpu: string; memory: string };
+  ready: boolean;
+  unschedulable: boolean;
+}
+
+export interface OtherPod {
+  readonly name: string;
+  readonly namespace: string;
+  readonly node: string;
+  readonly labels: Record<string, string>;
+  readonly phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  /** Per container: resources.requests. */
+  readonly containers: { cpu?: string; memory?: string }[];
+}
+
 export interface Certificates {
   readonly dir: string;
   readonly ca: Buffer;
@@ -113,6 +132,10 @@ export class FakeKubeApi {
     readonly owner: string;
     readonly type: 'create' | 'terminate';
   }[] = [];
+  /** Nodes (GET /api/v1/nodes), for capacity read from the cluster; none unless a test adds them. */
+  readonly nodes = new Map<string, FakeNode>();
+  /** Pods that no workload of the fake owns (someone else's), as GET /api/v1/pods lists them with the rest. */
+  readonly otherPods: OtherPod[] = [];
   /** Largest number of pods (terminating included) that existed at once, since start or reset. */
   peakPods = 0;
   url = '';
@@ -398,6 +421,22 @@ export class FakeKubeApi {
         metadata: { resourceVersion: String(this.#version) },
         items,
       });
+    }
+    if (url.pathname === '/api/v1/nodes' && method === 'GET') {
+      const match = parseSelector(url.searchParams.get('labelSelector') ?? '');
+      if (!match) return this.#status(res, 400, 'BadRequest', 'unable to parse requirement');
+      const items = [...this.nodes.values()].filter((n) => match(n.labels)).map(nodeJson);
+      return this.#json(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata: {}, items });
+    }
+    if (url.pathname === '/api/v1/pods' && method === 'GET') {
+      // Cluster-wide, with the one field selector a capacity reader uses: status.phase!=X,...
+      const field = url.searchParams.get('fieldSelector') ?? '';
+      const excluded = [...field.matchAll(/status\.phase!=(\w+)/g)].map((m) => m[1]);
+      const items = [
+        ...[...this.#pods.values()].map((p) => this.#podJson(p)),
+        ...this.otherPods.filter((p) => !excluded.includes(p.phase)).map(otherPodJson),
+      ];
+      return this.#json(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items });
     }
     const leases = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(
       url.pathname,
@@ -702,5 +741,27 @@ function makeCertificates(): Certificates {
     clientKey: read('client.key'),
     strangerCert: read('stranger.crt'),
     strangerKey: read('stranger.key'),
+  };
+}
+
+function nodeJson(n: FakeNode) {
+  return {
+    metadata: { name: n.name, labels: n.labels },
+    spec: n.unschedulable ? { unschedulable: true } : {},
+    status: {
+      allocatable: { ...n.allocatable, pods: '110' },
+      conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False' }],
+    },
+  };
+}
+
+function otherPodJson(p: OtherPod) {
+  return {
+    metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+    spec: {
+      nodeName: p.node,
+      containers: p.containers.map((requests, i) => ({ name: `c${i}`, resources: { requests } })),
+    },
+    status: { phase: p.phase },
   };
 }
