@@ -6,7 +6,7 @@
 // replica nor thaw one.
 import type { NoticeTarget } from '../freeze-notify.js';
 import { isAlive, isGroupStopped, readProcStat, waitStopped } from './proc.js';
-import { writeRecord } from './records.js';
+import { saveRecord } from './records.js';
 import { isWarming, type ProcessCore, type Replica } from './replica.js';
 import type { Stopper } from './stop.js';
 
@@ -116,7 +116,7 @@ export class Freezer {
   persist(r: Replica, frozen: boolean): Promise<Error | undefined> {
     const write = r.saved.then(() => {
       if (!this.core.table.holds(r) || r.pid === undefined || r.startTime === undefined) return undefined;
-      return writeRecord(this.core.recordsDir, {
+      return saveRecord(this.core.recordsDir, {
         id: r.id,
         service: r.service,
         instance: this.core.ctx.instance,

@@ -42,6 +42,11 @@ export function defaultStateDir(instance: string, env: NodeJS.ProcessEnv = proce
   return join(base, 'microscaler', instance);
 }
 
+/** The record write as a promise (never rejects: it resolves to its error), what a replica's `saved` holds. */
+export async function saveRecord(recordsDir: string, record: ReplicaRecord): Promise<Error | undefined> {
+  return writeRecord(recordsDir, record);
+}
+
 /** Writes `<recordsDir>/<id>.json` atomically; returns the error instead of throwing. */
 export function writeRecord(recordsDir: string, record: ReplicaRecord): Error | undefined {
   const path = join(recordsDir, `${record.id}.json`);

@@ -34,34 +34,23 @@
 // This file is the ProcessScheduler itself; beside it: proc.ts (reading /proc), adoption.ts (judging one
 // record against /proc), records.ts (the records' schema and write), lock.ts (one instance per state
 // folder), run.ts (checking and explaining a `run`), crash-loop.ts (backoff for replicas that die at once), replica-logs.ts (their stdout and stderr).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, TransientError } from '../../core/errors.js';
-import { SERVICE_NAME } from '../../core/names.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { Observed, RunSpec } from '../../core/types.js';
 import { FreezeNotices } from '../freeze-notify.js';
 import { examineRecord, type RecordHost } from './adoption.js';
-import { CRASH_WINDOW_MS, CrashLoops } from './crash-loop.js';
+import { CrashLoops } from './crash-loop.js';
 import { Freezer } from './freeze.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
-import { type FoundProcess, isGroupStopped, readProcStat, replicasInProc, SELF } from './proc.js';
+import { type FoundProcess, isGroupStopped, replicasInProc } from './proc.js';
+import { defaultStateDir, errorCode, NAME, removeStaleTmp, saveRecord } from './records.js';
 import {
-  defaultStateDir,
-  errorCode,
-  NAME,
-  type ReplicaRecord,
-  removeStaleTmp,
-  writeRecord,
-} from './records.js';
-import {
-  isStopping,
   type Modes,
-  newId,
   type ProcessCore,
   type Replica,
   type ReplicaInfo,
@@ -70,11 +59,8 @@ import {
   waitGone,
 } from './replica.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
-import { spawnFailure } from './run.js';
+import { Spawner } from './spawn.js';
 import { Stopper } from './stop.js';
-
-/** Deaths by these are stops by someone (a user, another instance), not failed starts. */
-const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL']);
 
 export const processSettingsSchema = z.strictObject({ stateDir: z.string().min(1).optional() });
 export type ProcessSettings = z.infer<typeof processSettingsSchema>;
@@ -97,6 +83,8 @@ export class ProcessScheduler implements FreezingScheduler {
   private readonly stopper: Stopper;
   /** Freezes, thaws and keeps frozen replicas in line with /proc (freeze.ts). */
   private readonly freezer: Freezer;
+  /** Starts replicas: record, spawn, log file (spawn.ts). */
+  private readonly spawner: Spawner;
   /** Record files that a scan looked at and will not look at again (foreign, unowned, unreadable). */
   private readonly skipped = new Set<string>();
   private readonly warned = new Set<string>();
@@ -104,7 +92,6 @@ export class ProcessScheduler implements FreezingScheduler {
   private readonly notices: FreezeNotices;
   private ready: Promise<void> | undefined;
   private scanning: Promise<void> | undefined;
-  private dirsReady: Promise<void> | undefined;
   private readonly logs: ReplicaLogs;
   /** Held from init() to close() unless `ha:` is configured (lock.ts). */
   private lock: StateDirLock | undefined;
@@ -143,6 +130,14 @@ export class ProcessScheduler implements FreezingScheduler {
       live: () => this.table.values(),
     });
     this.crashes = new CrashLoops(ctx.clock);
+    this.spawner = new Spawner(core, {
+      stopper: this.stopper,
+      freezer: this.freezer,
+      crashes: this.crashes,
+      logs: this.logs,
+      stateDir: this.stateDir,
+      logsDir: this.logsDir,
+    });
     this.records = {
       recordsDir: this.recordsDir,
       ctx,
@@ -150,7 +145,7 @@ export class ProcessScheduler implements FreezingScheduler {
       skipped: this.skipped,
       knows: (id) => this.table.has(id),
       warnOnce: (key, message) => this.warnOnce(key, message),
-      writeRecord: (record) => this.writeRecord(record),
+      writeRecord: (record) => saveRecord(this.recordsDir, record),
     };
   }
 
@@ -319,13 +314,13 @@ export class ProcessScheduler implements FreezingScheduler {
       cold = 0;
       warm = 0;
     }
-    if (cold + warm > 0) await this.ensureDirs();
+    if (cold + warm > 0) await this.spawner.ensureDirs();
     log('starting', cold);
     log('warming', warm);
     const starts = run
       ? [
-          ...Array.from({ length: cold }, () => this.start(service, run, false)),
-          ...Array.from({ length: warm }, () => this.start(service, run, true)),
+          ...Array.from({ length: cold }, () => this.spawner.start(service, run, false)),
+          ...Array.from({ length: warm }, () => this.spawner.start(service, run, true)),
         ]
       : [];
     const results = await Promise.allSettled([...work, ...starts]);
@@ -410,182 +405,6 @@ export class ProcessScheduler implements FreezingScheduler {
 
   private assertOpen(): void {
     if (this.modes.closed) throw new Error('process scheduler: closed');
-  }
-
-  private ensureDirs(): Promise<void> {
-    this.dirsReady ??= Promise.all([
-      mkdir(this.recordsDir, { recursive: true }),
-      mkdir(this.logsDir, { recursive: true }),
-    ]).then(
-      () => undefined,
-      (error: unknown) => {
-        this.dirsReady = undefined; // try again next time: the user may fix it
-        throw new Error(
-          `process scheduler: state directory ${this.stateDir} is not usable: ${errorMessage(error)}`,
-        );
-      },
-    );
-    return this.dirsReady;
-  }
-
-  /**
-   * Starts one replica: its pending record first, then the spawn, then the record with its pid. Resolves
-   * once it runs and its record is complete (and, for a `warm` one, once it is frozen); rejects (with
-   * nothing left running) otherwise.
-   */
-  private async start(service: string, run: RunSpec, warm: boolean): Promise<void> {
-    // The name becomes part of a log file's path: only a validated name may (the config allows no other).
-    if (!SERVICE_NAME.test(service))
-      throw new Error(`process scheduler: refusing service name ${JSON.stringify(service)}`);
-    const command = run.command ?? [];
-    const file = command[0];
-    if (!file) throw new Error(`process scheduler: service "${service}" has no run.command`);
-    const where = run.cwd ? ` in ${run.cwd}` : '';
-    const failure = (why: string) =>
-      new Error(
-        `process scheduler: cannot start a replica of "${service}" (command ${JSON.stringify(command)}${where}): ${why}`,
-      );
-    const noRecord = (error: Error) =>
-      failure(`cannot write its record in ${this.recordsDir}: ${error.message}`);
-
-    const id = newId();
-    const r = this.table.track({
-      id,
-      service,
-      pid: undefined,
-      startTime: undefined,
-      startedAt: Date.now(),
-      state: warm ? 'warming' : 'starting',
-      child: undefined,
-      adopted: false,
-      command,
-      frozen: false,
-    });
-    const pending: ReplicaRecord = {
-      id,
-      service,
-      instance: this.ctx.instance,
-      command: [...command],
-      startedAt: r.startedAt,
-      ...(SELF ? { writer: SELF } : {}),
-    };
-    // The record before the process: a replica that runs always has one, even if we die right after.
-    r.saved = this.writeRecord(pending);
-    const pendingError = await r.saved;
-    // One turn of the event loop before the spawn: a stop that comes in the same burst (a scale-down right
-    // after the scale-up, an exit) cancels it, and no process is forked for nothing.
-    if (!pendingError) await new Promise((resolve) => setImmediate(resolve));
-    if (pendingError || isStopping(r) || this.modes.closed) {
-      await this.stopper.remove(r);
-      if (pendingError) throw noRecord(pendingError);
-      return; // stopped (or closed) before it was spawned: nothing to run
-    }
-
-    const logPath = this.logs.path(service, id);
-    let logFd: number;
-    try {
-      logFd = openSync(logPath, 'a');
-    } catch (error) {
-      await this.stopper.remove(r);
-      throw failure(`cannot open log ${logPath}: ${errorMessage(error)}`);
-    }
-    let child: ChildProcess;
-    try {
-      child = spawn(file, command.slice(1), {
-        cwd: run.cwd,
-        env: {
-          ...process.env,
-          ...run.env,
-          MICROSCALER_INSTANCE: this.ctx.instance,
-          MICROSCALER_SERVICE: service,
-          MICROSCALER_REPLICA: id,
-        },
-        detached: true, // its own session and process group, so a stop reaches its children too
-        stdio: ['ignore', logFd, logFd],
-      });
-    } catch (error) {
-      await this.stopper.remove(r);
-      throw failure(errorMessage(error));
-    } finally {
-      closeSync(logFd); // the child holds its own copy
-    }
-    child.unref(); // microscaler may exit while replicas keep running
-
-    // Everything below up to `await` runs in this turn, before 'spawn' or 'error' can fire.
-    const pid = child.pid;
-    r.child = child;
-    r.pid = pid;
-    // uv_spawn returns after the exec (or its failure); an exited child stays a zombie until we reap it.
-    r.startTime = pid === undefined ? undefined : readProcStat(pid)?.startTime;
-    if (pid !== undefined) {
-      const startTime = r.startTime;
-      r.saved =
-        startTime === undefined
-          ? Promise.resolve(new Error(`cannot read /proc/${pid}/stat`))
-          : this.writeRecord({ ...pending, pid, startTime });
-    }
-
-    let spawned = false;
-    const spawnedAt = this.ctx.clock.now();
-    const started = new Promise<void>((res, rej) => {
-      child.once('spawn', () => {
-        spawned = true;
-        // In a crash loop a replica is only starting until it has lasted: state never says `running` for
-        // replicas that exit at once.
-        if (r.state === 'starting' && !this.crashes.failing(service)) r.state = 'running';
-        else if (r.state === 'starting') this.promoteLater(r);
-        this.table.notify(service);
-        res();
-      });
-      child.on('error', (error) => {
-        if (spawned) {
-          this.ctx.logger.log('warn', `replica ${id} of ${service}: ${error.message}`, { service, id, pid });
-          return;
-        }
-        void rm(logPath, { force: true }).catch(() => {}); // empty: the command never ran
-        void this.stopper.remove(r).then(() => rej(failure(spawnFailure(error, run))));
-      });
-    });
-    child.once('exit', (code, signal) => {
-      // Killed with a stop signal (a user, another instance sharing the folder): stopped, not crashed.
-      if (spawned && r.state !== 'stopping' && !r.frozen && !(signal && STOP_SIGNALS.has(signal))) {
-        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-        this.crashes.exited(
-          service,
-          this.ctx.clock.now() - spawnedAt,
-          `replicas of ${service} exit right after starting (${how}; output in ${logPath})`,
-        );
-      }
-      if (this.stopper.lingering(r, { code, signal })) return; // the poll removes it once its group is empty
-      this.stopper.logGone(r, { code, signal });
-      void this.stopper.remove(r);
-    });
-
-    await started;
-    const saveError = await r.saved;
-    if (saveError) {
-      // Its record has no pid: a restart would still find it by its environment, but a replica we could
-      // not record is not one we want; it goes at once, without a grace period.
-      this.stopper.kill(r);
-      throw noRecord(saveError);
-    }
-    // A warm one (or one a scale-down turned into a warm one before it ran) is frozen now that it runs.
-    if (r.state === 'warming') await this.freezer.freeze(r, true);
-  }
-
-  /** Counts a replica started in a crash loop as running once it has lasted the crash window. */
-  private promoteLater(r: Replica): void {
-    setTimeout(() => {
-      if (!this.table.holds(r) || r.state !== 'starting') return;
-      r.state = 'running';
-      this.crashes.lasted(r.service);
-      this.table.notify(r.service);
-    }, CRASH_WINDOW_MS).unref();
-  }
-
-  /** The record write as a promise (never rejects: it resolves to its error), what Replica.saved holds. */
-  private async writeRecord(record: ReplicaRecord): Promise<Error | undefined> {
-    return writeRecord(this.recordsDir, record);
   }
 
   private warnOnce(key: string, message: string, fields?: Record<string, unknown>): void {
