@@ -1,5 +1,5 @@
 // The small interfaces adapters implement. Everything outside core/ depends on these, not on each other.
-import type { Observed, RunSpec, SourceResult } from './types.js';
+import type { Capacity, ClusterResources, Observed, RunSpec, SourceResult } from './types.js';
 
 /** A demand signal. read() never throws: a failure is a result with an error. */
 export interface Source {
@@ -26,6 +26,11 @@ export interface Scheduler {
    * back-end that drains takes them too when scaling to zero).
    */
   scale(service: string, replicas: number, reason: string): Promise<void>;
+  /**
+   * What the machines this back-end places replicas on offer now (issue 15, `capacity: { from: scheduler }`),
+   * counting only nodes that match `nodes` (labels); absent where the back-end cannot tell (marathon, ecs).
+   */
+  resources?(signal: AbortSignal, nodes?: Readonly<Record<string, string>>): Promise<ClusterResources>;
   /** Calls onChange(service) whenever a replica of that service changes state; returns an unsubscribe. */
   watch?(onChange: (service: string) => void): () => void;
   /**
@@ -71,6 +76,16 @@ export interface ReplicaPool {
 /** Whether the back-end can freeze replicas; config rejects `warm` and `preempt: freeze` on one that cannot. */
 export function canFreeze(s: Scheduler): s is FreezingScheduler {
   return typeof (s as Partial<FreezingScheduler>).scaleWithPool === 'function';
+}
+
+/**
+ * Where a live capacity comes from (issue 15: `capacity: { from: scheduler }` or `{ source: ... }`): each
+ * read gives the capacity as it is now, with what changed for people ("node n3 not ready"), or throws.
+ * The controller reads it every tick and decides, through its guard, which reading is taken.
+ */
+export interface CapacitySource {
+  read(signal: AbortSignal): Promise<{ readonly capacity: Capacity; readonly why?: string }>;
+  close(): Promise<void>;
 }
 
 export interface Clock {
