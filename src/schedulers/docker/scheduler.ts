@@ -9,10 +9,8 @@
 // When the stream breaks (engine restarting, socket gone), observe() fails with the reason until the stream
 // is back and a fresh listing has been reconciled with what we track.
 //
-// A replica counts as starting from the moment scale() accepts it until its start call returns, and as
-// stopping from the moment it is chosen to stop (or is found dead) until it has been removed: a container
-// that still exists still occupies capacity. Creates and starts run in parallel, at most `concurrency` at
-// once; so do stops. close() leaves containers running for the next run to adopt.
+// Creates, starts, stops and removals, and how each counts meanwhile: lifecycle.ts. close() leaves
+// containers running for the next run to adopt.
 //
 // Freezing (scaleWithPool, the FreezingScheduler port): a frozen replica is a paused container (the cgroup freezer):
 // it keeps its memory and its work, and gets no CPU. It counts as `frozen` (also while it is being removed,
@@ -21,10 +19,10 @@
 // unpause in flight counts as starting: capacity is never under-counted. Pauses and unpauses run in
 // parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
 import { z } from 'zod';
-import { errorMessage, TerminalError } from '../../core/errors.js';
+import { errorMessage } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import { DEFAULT_STOP_GRACE_MS, type FreezeNotice, type Observed, type RunSpec } from '../../core/types.js';
+import type { FreezeNotice, Observed, RunSpec } from '../../core/types.js';
 import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../../infra/docker-api.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.js';
 import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
@@ -32,15 +30,13 @@ import { Limiter } from '../limiter.js';
 import { type PoolPlan, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { Images } from './images.js';
+import { Lifecycle } from './lifecycle.js';
 import {
   type ContainerInfo,
   type ContainerSummary,
-  containerName,
   counted,
   type EngineEvent,
-  type Failure,
   isStarting,
-  isStopping,
   isWarming,
   type Replica,
 } from './replica.js';
@@ -59,10 +55,6 @@ export const dockerSettingsSchema = z.strictObject({
 });
 export type DockerSettings = z.output<typeof dockerSettingsSchema>;
 
-/** A replica that dies sooner than this after starting counts as a failed start (crash loop backoff). */
-const CRASH_WINDOW_MS = 1000;
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 10_000;
 const FIRST_SYNC_TIMEOUT_MS = 30_000;
 
 export interface DockerDeps {
@@ -75,16 +67,11 @@ export class DockerScheduler implements FreezingScheduler {
   readonly api: DockerApi;
   readonly images: Images;
   private readonly ctx: SchedulerContext;
-  private readonly settings: DockerSettings;
   private readonly state: DockerState;
-  private readonly failures = new Map<string, Failure>();
-  private readonly starts: Limiter;
-  private readonly stops: Limiter;
+  private readonly lifecycle: Lifecycle;
   private readonly pauses: Limiter;
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
-  /** Set by hurry(): removals skip the graceful stop. */
-  private hurried = false;
   private readonly warned = new Set<string>();
   private relisting = false;
   private ready: Promise<void> | undefined;
@@ -106,11 +93,8 @@ export class DockerScheduler implements FreezingScheduler {
   constructor(settings: DockerSettings, ctx: SchedulerContext, deps: DockerDeps = {}) {
     requireImages(ctx, 'docker');
     this.ctx = ctx;
-    this.settings = settings;
     this.api = deps.api ?? DockerApi.fromEnv(deps.env ?? process.env, settings.host);
     this.state = new DockerState(ctx, this.api);
-    this.starts = new Limiter(settings.concurrency);
-    this.stops = new Limiter(settings.concurrency);
     this.pauses = new Limiter(settings.concurrency);
     this.notices = new FreezeNotices(ctx.clock, ctx.logger);
     this.images = new Images(
@@ -123,6 +107,11 @@ export class DockerScheduler implements FreezingScheduler {
       })),
       () => ctx.clock.now(),
     );
+    this.lifecycle = new Lifecycle(this.state, settings, {
+      images: this.images,
+      notices: this.notices,
+      warmed: (r) => this.warmed(r),
+    });
   }
 
   /** Negotiates the API version, opens the event stream and adopts labelled containers. Idempotent. */
@@ -210,11 +199,11 @@ export class DockerScheduler implements FreezingScheduler {
         service,
         reason,
       });
-      for (const r of plan.stop) this.stop(r);
+      for (const r of plan.stop) this.lifecycle.stop(r);
       this.state.notify(service);
       return;
     }
-    if (plan.cold > 0) this.launch(service, run, plan.cold, 'starting', reason);
+    if (plan.cold > 0) this.lifecycle.launch(service, run, plan.cold, 'starting', reason);
   }
 
   /** Stops every container of a service the config no longer has, oldest first (frozen ones as they are). */
@@ -223,7 +212,7 @@ export class DockerScheduler implements FreezingScheduler {
       .filter((r) => r.service === service && r.state !== 'stopping')
       .sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
     this.ctx.logger.log('info', `stopping ${all.length} container(s) of ${service}`, { service, reason });
-    for (const r of all) this.stop(r);
+    for (const r of all) this.lifecycle.stop(r);
     this.state.notify(service);
   }
 
@@ -255,10 +244,10 @@ export class DockerScheduler implements FreezingScheduler {
       if (r.state === 'running') waits.push(this.freeze(r));
       else r.state = r.paused ? 'frozen' : 'warming'; // still being made (or thawed): paused once it runs
     }
-    for (const r of plan.stop) this.stop(r);
+    for (const r of plan.stop) this.lifecycle.stop(r);
     for (const r of plan.remove) {
       const paused = r.state === 'frozen';
-      this.stop(r);
+      this.lifecycle.stop(r);
       // A frozen one counts as frozen until gone; the call resolves once it is (a forced removal is quick),
       // so that no later call takes it for one that can still be thawed.
       if (paused) removals.push(r.work);
@@ -273,8 +262,8 @@ export class DockerScheduler implements FreezingScheduler {
     }
     let refused: unknown;
     try {
-      if (plan.cold > 0) this.launch(service, run, plan.cold, 'starting', reason);
-      if (plan.warm > 0) this.launch(service, run, plan.warm, 'warming', reason);
+      if (plan.cold > 0) this.lifecycle.launch(service, run, plan.cold, 'starting', reason);
+      if (plan.warm > 0) this.lifecycle.launch(service, run, plan.warm, 'warming', reason);
     } catch (error) {
       refused = error;
     }
@@ -283,55 +272,18 @@ export class DockerScheduler implements FreezingScheduler {
     // A frozen replica that could not be thawed (killed while frozen): start another in its place.
     if (lost > 0 && refused === undefined) {
       try {
-        this.launch(service, run, lost, 'starting', `${reason} (replacing ${lost} lost frozen replica(s))`);
+        this.lifecycle.launch(
+          service,
+          run,
+          lost,
+          'starting',
+          `${reason} (replacing ${lost} lost frozen replica(s))`,
+        );
       } catch (error) {
         refused = error;
       }
     }
     if (refused !== undefined) throw refused;
-  }
-
-  /** Accepts `count` new containers, in parallel within the start limit: active, or warming (to be paused). */
-  private launch(
-    service: string,
-    run: RunSpec,
-    count: number,
-    state: 'starting' | 'warming',
-    reason: string,
-  ): void {
-    if (this.state.down)
-      throw new DockerUnreachableError(`docker engine unreachable: ${this.state.down.error}`);
-    const now = this.ctx.clock.now();
-    const failure = this.failures.get(service);
-    if (failure?.terminal) {
-      // Said once: the controller holds the service until something changes, then this tries again.
-      failure.terminal = false;
-      throw new TerminalError(failure.error);
-    }
-    if (failure && now < failure.retryAt) {
-      throw new Error(
-        `${failure.error} (${failure.count} time(s) in a row; next attempt in ${failure.retryAt - now}ms)`,
-      );
-    }
-    this.images.ready(service);
-    const what = state === 'warming' ? 'to freeze (warm pool)' : '';
-    this.ctx.logger.log('info', `starting ${count} container(s) of ${service}${what ? ` ${what}` : ''}`, {
-      service,
-      reason,
-    });
-    for (let i = 0; i < count; i++) {
-      const r = this.state.track({
-        name: containerName(this.ctx.instance, service),
-        id: undefined,
-        service,
-        state,
-        createdAt: now,
-        adopted: false,
-      });
-      r.busy = true;
-      r.work = this.start(r, run);
-    }
-    this.state.notify(service);
   }
 
   /** Pauses a running replica now (it counts as running until the pause returns). False if it is gone. */
@@ -362,6 +314,13 @@ export class DockerScheduler implements FreezingScheduler {
       if (ok && r.state === 'running') void this.notices.resume(notice, this.noticeTarget(r));
       return ok;
     });
+  }
+
+  /** A replica started to join the warm pool runs (lifecycle.ts): paused, after its notice if it has one. */
+  private async warmed(r: Replica): Promise<void> {
+    const notice = this.state.runs.get(r.service)?.freezeNotice;
+    if (notice) return this.noticeThenPause(r, notice, true);
+    await this.pauses.run(() => this.pause(r));
   }
 
   /** After the notice's grace: paused if still meant to be frozen; running on if a scale-up took it back. */
@@ -468,7 +427,7 @@ export class DockerScheduler implements FreezingScheduler {
     });
     if (this.state.tracks(r) && r.state !== 'stopping') {
       if (error instanceof DockerUnreachableError) r.state = r.paused ? 'frozen' : 'running';
-      else this.stop(r, true);
+      else this.lifecycle.stop(r, true);
       this.state.notify(r.service);
     }
     return false;
@@ -504,20 +463,14 @@ export class DockerScheduler implements FreezingScheduler {
    * get a kill now, which ends that stop early.
    */
   hurry(): void {
-    this.hurried = true;
-    for (const r of this.state.each()) {
-      if (r.state !== 'stopping' || r.id === undefined || r.paused) continue;
-      this.api.request('POST', `/containers/${r.id}/kill`, { timeoutMs: 10_000 }).catch(() => {
-        // not running any more (409), gone (404): the removal under way sees to the rest
-      });
-    }
+    this.lifecycle.hurry();
   }
 
   /** Stops and removes every container this instance owns; resolves once they are gone. */
   async stopAll(): Promise<void> {
     await this.init();
     const all = [...this.state.each()];
-    for (const r of all) this.stop(r);
+    for (const r of all) this.lifecycle.stop(r);
     await Promise.all(all.map((r) => r.work));
   }
 
@@ -536,128 +489,6 @@ export class DockerScheduler implements FreezingScheduler {
   /** Whether the engine is reachable and our view of it is current. */
   get connected(): boolean {
     return this.state.down === undefined;
-  }
-
-  /** Create, then start, within the start limit. A failure removes what was made and holds back the service. */
-  private async start(r: Replica, run: RunSpec): Promise<void> {
-    try {
-      await this.starts.run(async () => {
-        if (r.state === 'stopping') return; // stopped before its turn came
-        const { body } = await this.api.request<{ Id: string }>('POST', '/containers/create', {
-          query: { name: r.name },
-          body: this.containerSpec(r.service, run),
-          timeoutMs: 60_000,
-        });
-        this.state.setId(r, body.Id);
-        if (isStopping(r)) return; // chosen to stop while it was being created
-        await this.api.request('POST', `/containers/${body.Id}/start`, { timeoutMs: 60_000 });
-        if (r.state === 'starting') {
-          r.state = 'running';
-          r.startedAt = this.ctx.clock.now();
-          this.state.notify(r.service);
-        }
-      });
-    } catch (error) {
-      const message = `cannot start a container of ${r.service} (image ${run.image}): ${errorMessage(error)}`;
-      this.ctx.logger.log('warn', message, { service: r.service, container: r.name });
-      this.fail(
-        r.service,
-        message,
-        error instanceof DockerApiError && [401, 403, 404].includes(error.status),
-      );
-      r.busy = false;
-      this.stop(r, true);
-      return;
-    }
-    r.busy = false;
-    if (r.state === 'warming') {
-      r.startedAt = this.ctx.clock.now();
-      const notice = this.state.runs.get(r.service)?.freezeNotice;
-      if (notice) return this.noticeThenPause(r, notice, true);
-      await this.pauses.run(() => this.pause(r));
-    }
-  }
-
-  /** Marks a replica stopping and queues its stop and removal after whatever runs on it now. */
-  private stop(r: Replica, now = false): void {
-    if (!this.state.tracks(r)) return;
-    this.notices.cancel(r.name); // a freeze in its grace: the removal need not wait for it
-    r.state = 'stopping';
-    if (r.stopQueued) return;
-    r.stopQueued = true;
-    const removal = () =>
-      this.stops
-        .run(() => this.remove(r))
-        .catch((error: unknown) => {
-          // Left stopping (it still holds capacity); the next listing after the engine is back tries again.
-          r.stopQueued = false;
-          this.ctx.logger.log('warn', `cannot stop container ${r.name}: ${errorMessage(error)}`, {
-            service: r.service,
-          });
-        });
-    r.work = now ? removal() : r.work.then(removal);
-  }
-
-  private async remove(r: Replica): Promise<void> {
-    const id = r.id;
-    if (!this.state.tracks(r)) return;
-    if (id === undefined) {
-      // Never created, or its create failed: a listing will find it if the engine made it after all.
-      this.state.drop(r);
-      return;
-    }
-    const graceMs = this.state.runs.get(r.service)?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-    const t = Math.ceil(graceMs / 1000);
-    // A paused container is removed as it is (SIGKILL through the freezer): a graceful stop would thaw it.
-    if (!r.paused && !this.hurried) {
-      try {
-        await this.api.request('POST', `/containers/${id}/stop`, {
-          query: { t },
-          timeoutMs: graceMs + 30_000,
-        });
-      } catch (error) {
-        if (!(error instanceof DockerApiError && error.status === 404)) throw error;
-      }
-    }
-    try {
-      await this.api.request('DELETE', `/containers/${id}`, { query: { force: true, v: true } });
-    } catch (error) {
-      if (!(error instanceof DockerApiError && (error.status === 404 || error.status === 409))) throw error;
-      // 409: a removal is already in progress (someone else's); its destroy event drops it.
-      if (error.status === 409) return;
-    }
-    this.state.drop(r);
-  }
-
-  private fail(service: string, error: string, terminal = false): void {
-    const now = this.ctx.clock.now();
-    const previous = this.failures.get(service);
-    // A failure long after the last one starts a new series.
-    const count = previous && now - previous.at < 60_000 ? previous.count + 1 : 1;
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
-    this.failures.set(service, {
-      count,
-      at: now,
-      retryAt: now + delay,
-      error,
-      ...(terminal ? { terminal } : {}),
-    });
-  }
-
-  private containerSpec(service: string, run: RunSpec): Record<string, unknown> {
-    const graceMs = run.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-    const host: Record<string, unknown> = { Init: true };
-    if (run.cpu !== undefined) host.NanoCpus = Math.round(run.cpu * 1e9);
-    if (run.memory !== undefined) host.Memory = Math.round(run.memory);
-    if (this.settings.network !== undefined) host.NetworkMode = this.settings.network;
-    return {
-      Image: run.image,
-      ...(run.command ? { Cmd: [...run.command] } : {}),
-      Env: Object.entries(run.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      Labels: { [LABEL_INSTANCE]: this.ctx.instance, [LABEL_SERVICE]: service },
-      StopTimeout: Math.ceil(graceMs / 1000),
-      HostConfig: host,
-    };
   }
 
   /** Follows /events for this instance's containers, reconnecting with backoff until closed. */
@@ -747,12 +578,13 @@ export class DockerScheduler implements FreezingScheduler {
         r.startedAt = createdAt;
         if (paused) adoptedFrozen++;
         else if (alive) adopted++;
-        else this.stop(r); // ours, and no longer running: it only holds capacity
+        else this.lifecycle.stop(r); // ours, and no longer running: it only holds capacity
         this.state.notify(service);
       } else {
         if (r.id === undefined) this.state.setId(r, c.Id);
         const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < started;
-        if (!alive && (r.state === 'running' || r.state === 'frozen') && settled) this.exited(r, undefined);
+        if (!alive && (r.state === 'running' || r.state === 'frozen') && settled)
+          this.lifecycle.exited(r, undefined);
         else if (alive && settled && r.paused !== paused) this.pausedBehindOurBack(r, paused);
       }
       seen.add(r);
@@ -762,7 +594,7 @@ export class DockerScheduler implements FreezingScheduler {
       if (!seen.has(r) && r.id !== undefined && r.knownAt < started && !r.busy) this.state.drop(r);
     }
     for (const r of this.state.each()) {
-      if (r.state === 'stopping' && !r.stopQueued) this.stop(r, true);
+      if (r.state === 'stopping' && !r.stopQueued) this.lifecycle.stop(r, true);
     }
     if (adopted > 0) this.ctx.logger.log('info', `adopted ${adopted} running container(s)`);
     if (adoptedFrozen > 0)
@@ -806,7 +638,7 @@ export class DockerScheduler implements FreezingScheduler {
         break;
       case 'die':
         r.paused = false; // a dead container is not frozen: it holds capacity as stopping until removed
-        if (r.state !== 'stopping') this.exited(r, attributes.exitCode);
+        if (r.state !== 'stopping') this.lifecycle.exited(r, attributes.exitCode);
         else this.state.notify(r.service);
         break;
       case 'pause':
@@ -854,28 +686,6 @@ export class DockerScheduler implements FreezingScheduler {
         service: r.service,
       },
     );
-    this.state.notify(r.service);
-  }
-
-  /** A container died that we did not stop: remove it (it holds capacity until then) so it is replaced. */
-  private exited(r: Replica, exitCode: string | undefined): void {
-    const now = this.ctx.clock.now();
-    const ran = r.startedAt === undefined ? 0 : now - r.startedAt;
-    const code = exitCode === undefined ? '' : ` with code ${exitCode}`;
-    this.ctx.logger.log(
-      'warn',
-      `container ${r.name} of ${r.service} exited${code} after ${ran}ms; replacing it`,
-      {
-        service: r.service,
-      },
-    );
-    // A frozen one killed from outside says nothing about how the service starts.
-    if (r.state === 'frozen') {
-      // nothing to learn
-    } else if (ran < CRASH_WINDOW_MS)
-      this.fail(r.service, `containers of ${r.service} exit right after starting${code}`);
-    else this.failures.delete(r.service);
-    this.stop(r);
     this.state.notify(r.service);
   }
 }
