@@ -1,41 +1,18 @@
 // The embedded default back-end: each replica is a real OS process in its own process group, recorded in a
-// state directory so that a restarted microscaler adopts what the previous one left running.
+// state directory so that a restarted microscaler adopts what the previous one left running. This file is
+// the ProcessScheduler: it wires the parts and converges a service to its target; close() leaves replicas
+// running for the next run to adopt, stopAll() stops them.
 //
 // Layout of the state directory:
 //   replicas/<id>.json        one record per replica (written atomically, removed when the replica is gone)
 //   logs/<service>-<id>.log   the replica's stdout and stderr, capped and rotated (`.1`, `.2`), kept a while
 //                             after it exits, for post-mortems (replica-logs.ts)
 //
-// Ownership: a replica carries MICROSCALER_INSTANCE/SERVICE/REPLICA in its environment. A record is adopted
-// only if its pid is alive with the recorded start time and those variables; otherwise the record is
-// deleted and the process never signalled. A verified replica of a service that is no longer configured is
-// left running and not owned (it may have been renamed): a warning says how to stop it.
-// close() leaves replicas running for the next run to adopt; stopAll() stops them.
-//
-// Crash safety: a replica's record is written *before* it is spawned, as a pending record (no pid yet),
-// and completed with the pid once it runs. So at every moment a replica that runs has a record: if
-// microscaler dies between the spawn and the pid, the next one finds the process by the replica id in its
-// environment (/proc/<pid>/environ). A record that cannot be written means no spawn (or, for the pid, an
-// immediate SIGKILL): a replica never runs untracked, e.g. when the disk is full.
-// Sharing a state folder (high availability): every observe re-reads the folder and adopts verified records
-// it does not know yet, so a follower that takes over knows every replica the old leader started.
-//
-// Freezing (warm replicas, freeze-based preemption): a replica is frozen with SIGSTOP to its process group
-// and thawed with SIGCONT; a frozen replica keeps its memory and gets no CPU. A frozen replica that is
-// removed gets SIGKILL at once (no thaw, no grace: a stopped process cannot handle SIGTERM anyway). The
-// record says `frozen: true`, written before the SIGSTOP and rewritten after the SIGCONT, but /proc has the
-// last word: on adoption a replica whose process is stopped (state 'T' in /proc/<pid>/stat, or 'D' for a
-// shell stopped while it waited on a vfork child, see isGroupStopped) is frozen, whatever its record says,
-// and one that runs is running. So a crash between the record and the signal
-// can neither lose a frozen replica nor thaw one. Replicas run in a session of their own, so their process
-// group is orphaned from the start: the kernel's SIGHUP+SIGCONT to a group that *becomes* orphaned with
-// stopped members never fires when microscaler dies.
-//
-// This file is the ProcessScheduler itself; beside it: proc.ts (reading /proc), adoption.ts (judging one
-// record against /proc), records.ts (the records' schema and write), lock.ts (one instance per state
-// folder), run.ts (checking and explaining a `run`), crash-loop.ts (backoff for replicas that die at once), replica-logs.ts (their stdout and stderr).
-import { statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+// Beside it: replica.ts (the replica table and what the parts share), spawn.ts (starting: record first,
+// then the spawn), stop.ts (signals, stop with grace, removal), freeze.ts (SIGSTOP/SIGCONT, notices),
+// scan.ts (adopting records), adoption.ts (judging one record against /proc), proc.ts (reading /proc),
+// records.ts (the records' schema and write), lock.ts (one instance per state folder), run.ts (checking
+// and explaining a `run`), crash-loop.ts (backoff for replicas that die at once), replica-logs.ts.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, TransientError } from '../../core/errors.js';
@@ -43,22 +20,21 @@ import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { Observed, RunSpec } from '../../core/types.js';
 import { FreezeNotices } from '../freeze-notify.js';
-import { examineRecord, type RecordHost } from './adoption.js';
+import { countReplicas } from '../replica-counts.js';
 import { CrashLoops } from './crash-loop.js';
 import { Freezer } from './freeze.js';
 import { lockStateDir, type StateDirLock } from './lock.js';
-import { type FoundProcess, isGroupStopped, replicasInProc } from './proc.js';
-import { defaultStateDir, errorCode, NAME, removeStaleTmp, saveRecord } from './records.js';
+import { defaultStateDir, NAME, removeStaleTmp } from './records.js';
 import {
   type Modes,
   type ProcessCore,
   type Replica,
   type ReplicaInfo,
-  type ReplicaState,
   ReplicaTable,
   waitGone,
 } from './replica.js';
 import { DEFAULT_LOG_SETTINGS, ReplicaLogs } from './replica-logs.js';
+import { Scanner } from './scan.js';
 import { Spawner } from './spawn.js';
 import { Stopper } from './stop.js';
 
@@ -85,20 +61,16 @@ export class ProcessScheduler implements FreezingScheduler {
   private readonly freezer: Freezer;
   /** Starts replicas: record, spawn, log file (spawn.ts). */
   private readonly spawner: Spawner;
-  /** Record files that a scan looked at and will not look at again (foreign, unowned, unreadable). */
-  private readonly skipped = new Set<string>();
-  private readonly warned = new Set<string>();
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
   private ready: Promise<void> | undefined;
-  private scanning: Promise<void> | undefined;
   private readonly logs: ReplicaLogs;
   /** Held from init() to close() unless `ha:` is configured (lock.ts). */
   private lock: StateDirLock | undefined;
   /** Replicas that exit right after starting make the next start of their service wait. */
   private readonly crashes: CrashLoops;
-  /** What adoption's examination of a record (adoption.ts) sees of this scheduler. */
-  private readonly records: RecordHost;
+  /** Reads the records folder and adopts what it finds (scan.ts). */
+  private readonly scanner: Scanner;
 
   static async create(settings: ProcessSettings, ctx: SchedulerContext): Promise<ProcessScheduler> {
     const scheduler = new ProcessScheduler(settings, ctx);
@@ -138,15 +110,7 @@ export class ProcessScheduler implements FreezingScheduler {
       stateDir: this.stateDir,
       logsDir: this.logsDir,
     });
-    this.records = {
-      recordsDir: this.recordsDir,
-      ctx,
-      runs: this.runs,
-      skipped: this.skipped,
-      knows: (id) => this.table.has(id),
-      warnOnce: (key, message) => this.warnOnce(key, message),
-      writeRecord: (record) => saveRecord(this.recordsDir, record),
-    };
+    this.scanner = new Scanner(core, this.stopper, this.freezer);
   }
 
   /**
@@ -156,7 +120,7 @@ export class ProcessScheduler implements FreezingScheduler {
   init(): Promise<void> {
     this.ready ??= this.takeLock()
       .then(() => removeStaleTmp(this.recordsDir))
-      .then(() => this.scan())
+      .then(() => this.scanner.scan())
       .then(() => {
         if (!this.modes.closed) this.logs.start();
       });
@@ -172,40 +136,21 @@ export class ProcessScheduler implements FreezingScheduler {
 
   async observe(_signal?: AbortSignal): Promise<ReadonlyMap<string, Observed>> {
     await this.init();
-    await this.scan(); // records another instance (an old leader) wrote since
+    await this.scanner.scan(); // records another instance (an old leader) wrote since
     this.stopper.pollAdopted();
     this.freezer.syncIfDue();
-    const counts = new Map<string, Record<ReplicaState, number>>();
-    /** Warming replicas in a freeze notice's grace: a scale-up takes them back (admit-frozen.ts, rule 3). */
-    const noticed = new Map<string, number>();
-    for (const s of this.ctx.services) {
-      counts.set(s.name, { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 });
-    }
-    for (const r of this.table.values()) {
-      let c = counts.get(r.service);
-      if (!c) {
-        // A service no longer in the config: reported all the same, its replicas hold capacity.
-        c = { starting: 0, running: 0, stopping: 0, warming: 0, frozen: 0 };
-        counts.set(r.service, c);
-      }
-      // A frozen replica being removed still holds its memory, and no CPU, until it is gone.
-      c[r.state === 'stopping' && r.frozen ? 'frozen' : r.state]++;
-      if (r.state === 'warming' && this.notices.inGrace(r.id))
-        noticed.set(r.service, (noticed.get(r.service) ?? 0) + 1);
-    }
     // frozen and warming only when there are some: a service that never freezes looks as it always did.
-    return new Map(
-      [...counts].map(([name, { starting, running, stopping, warming, frozen }]) => [
-        name,
-        {
-          running,
-          starting,
-          stopping,
-          ...(frozen > 0 ? { frozen } : {}),
-          ...(warming > 0 ? { warming } : {}),
-          ...(noticed.has(name) ? { noticed: noticed.get(name) } : {}),
-        },
-      ]),
+    return countReplicas(
+      this.ctx.services.map((s) => s.name),
+      this.table.values(),
+      (r) => ({
+        service: r.service,
+        // A frozen replica being removed still holds its memory, and no CPU, until it is gone.
+        as: r.state === 'stopping' && r.frozen ? 'frozen' : r.state,
+        // Warming replicas in a freeze notice's grace: a scale-up takes them back (admit-frozen.ts, rule 3).
+        noticed: r.state === 'warming' && this.notices.inGrace(r.id),
+      }),
+      'when-any',
     );
   }
 
@@ -248,7 +193,7 @@ export class ProcessScheduler implements FreezingScheduler {
       throw new RangeError(`process scheduler: cannot keep ${frozen} frozen replicas of "${service}"`);
     }
     await this.init();
-    await this.scan();
+    await this.scanner.scan();
     this.freezer.syncFrozen(service);
     const mine = [...this.table.values()].filter((r) => r.service === service);
     // Newest first: surplus replicas are taken from the front.
@@ -372,7 +317,7 @@ export class ProcessScheduler implements FreezingScheduler {
   async stopAll(): Promise<void> {
     this.assertOpen();
     await this.init();
-    await this.scan();
+    await this.scanner.scan();
     const all = [...this.table.values()];
     for (const r of all) this.stopper.stop(r);
     await Promise.all(all.map((r) => r.gone));
@@ -405,113 +350,5 @@ export class ProcessScheduler implements FreezingScheduler {
 
   private assertOpen(): void {
     if (this.modes.closed) throw new Error('process scheduler: closed');
-  }
-
-  private warnOnce(key: string, message: string, fields?: Record<string, unknown>): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.ctx.logger.log('warn', message, fields);
-  }
-
-  /** Removes temporary files of record writes that died half-way (a crash between write and rename). */
-  /**
-   * One scan at a time; callers that come while one runs wait for it. Every tick calls this: when the
-   * folder has not changed (its mtime and ctime) since a scan that left nothing unknown, there is nothing
-   * to read, and observe() answers without waiting for the disk.
-   */
-  private scan(): Promise<void> {
-    if (this.scanning) return this.scanning;
-    let mark: string | undefined;
-    try {
-      const st = statSync(this.recordsDir);
-      mark = `${st.mtimeMs}:${st.ctimeMs}`;
-    } catch {
-      mark = undefined; // missing or unreadable: scanRecords says so
-    }
-    if (mark !== undefined && mark === this.scannedMark) return Promise.resolve();
-    this.scanning = this.scanRecords()
-      .then((settled) => {
-        // Taken before the readdir: a record written since changes the mark, so it is read next time.
-        this.scannedMark = settled ? mark : undefined;
-      })
-      .finally(() => {
-        this.scanning = undefined;
-      });
-    return this.scanning;
-  }
-
-  /** The records folder's mtime and ctime at the last scan that left nothing unknown. */
-  private scannedMark: string | undefined;
-
-  /**
-   * Adopts the records in the state directory that this instance does not know yet: at start-up, those a
-   * previous run left; later, those another instance sharing the folder wrote. Costs one readdir when
-   * nothing is new.
-   */
-  private async scanRecords(): Promise<boolean> {
-    let names: string[];
-    try {
-      names = await readdir(this.recordsDir);
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') {
-        this.warnOnce('readdir', `cannot read replica records in ${this.recordsDir}: ${errorMessage(error)}`);
-      }
-      return false;
-    }
-    const fresh = names
-      .filter((n) => n.endsWith('.json') && !this.skipped.has(n) && !this.table.has(n.slice(0, -5)))
-      .sort();
-    if (fresh.length === 0) return true;
-    let inProc: Map<string, FoundProcess> | undefined;
-    const findById = (id: string) => {
-      inProc ??= replicasInProc(this.ctx.instance);
-      return inProc.get(id);
-    };
-    const adopted: Replica[] = [];
-    for (const name of fresh) {
-      const found = await examineRecord(this.records, name, findById);
-      if (found && !this.modes.closed && !this.table.has(found.id)) {
-        // /proc decides, not the record: stopped ('T') is frozen, anything else runs. Never signalled here,
-        // so a frozen replica is never thawed by its adoption.
-        const stopped = isGroupStopped(found.pid);
-        const r = this.table.track({
-          id: found.id,
-          service: found.service,
-          pid: found.pid,
-          startTime: found.startTime,
-          startedAt: found.startedAt,
-          state: stopped ? 'frozen' : 'running',
-          child: undefined,
-          adopted: true,
-          command: found.command,
-          frozen: stopped,
-        });
-        adopted.push(r);
-        if (found.leaderGone) {
-          // Stopped like any replica; continued too, in case the group was frozen when its leader went.
-          r.leaderGone = true;
-          this.ctx.logger.log(
-            'warn',
-            `replica ${r.id} of ${r.service} exited while no microscaler ran; stopping what is left of its process group`,
-            { service: r.service, pgid: r.pid },
-          );
-          this.stopper.stop(r);
-          this.stopper.signal(r, 'SIGCONT');
-          continue;
-        }
-        // A crash between a record write and its signal: the record is brought in line with /proc.
-        if (found.recordFrozen !== stopped) void this.freezer.persist(r, stopped);
-      }
-    }
-    if (adopted.length > 0) {
-      const frozen = adopted.filter((r) => r.frozen).length;
-      this.ctx.logger.log(
-        'info',
-        `adopted ${adopted.length - frozen} running and ${frozen} frozen replica(s) from ${this.recordsDir}`,
-      );
-      for (const service of new Set(adopted.map((r) => r.service))) this.table.notify(service);
-    }
-    // Records still unknown (pending ones of a live writer, say) are looked at again on the next scan.
-    return false;
   }
 }
