@@ -1,9 +1,4 @@
-export {
-  Controller,
-  type ControllerOptions,
-  type ControllerSnapshot,
-  type ServiceStatus,
-} from './controller.js';
+export { Controller } from './controller.js';
 export { type DecideInput, type Decision, decide, NO_CALLS, type ScaleCall } from './decide.js';
 export { UnknownServiceError } from './errors.js';
 export { EventLog, type LiveEvent, type LiveEventKind } from './event-log.js';
@@ -15,5 +10,7 @@ export {
   type ServiceMetrics,
   scaleCause,
 } from './metrics.js';
+export type { ControllerOptions } from './options.js';
 export { applyChange, type ServiceChange } from './service-change.js';
+export type { ControllerSnapshot, ServiceStatus } from './snapshot.js';
 export type { PendingReason } from './time-to-desired.js';
