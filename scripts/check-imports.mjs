@@ -9,6 +9,7 @@ const RULES = {
   controller: { folders: ['core', 'planner'], packages: [] },
   sources: { folders: ['core', 'infra'], packages: ['*'] },
   schedulers: { folders: ['core', 'infra'], packages: ['*'] },
+  autoscale: { folders: ['core', 'infra'], packages: ['*'] },
   infra: { folders: ['core'], packages: [] },
   ha: { folders: ['core', 'controller', 'infra'], packages: ['ioredis', 'pg'] },
   config: { folders: ['core', 'sources', 'schedulers'], packages: ['zod', 'yaml'] },

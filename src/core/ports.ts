@@ -1,5 +1,5 @@
 // The small interfaces adapters implement. Everything outside core/ depends on these, not on each other.
-import type { Capacity, ClusterResources, Observed, RunSpec, SourceResult } from './types.js';
+import type { Capacity, CapacityAsk, ClusterResources, Observed, RunSpec, SourceResult } from './types.js';
 
 /** A demand signal. read() never throws: a failure is a result with an error. */
 export interface Source {
@@ -85,6 +85,13 @@ export function canFreeze(s: Scheduler): s is FreezingScheduler {
  */
 export interface CapacitySource {
   read(signal: AbortSignal): Promise<{ readonly capacity: Capacity; readonly why?: string }>;
+  close(): Promise<void>;
+}
+
+/** Where requests for machines go (issue 15, `capacity.autoscale`): a webhook, an AWS ASG, a headroom Deployment. */
+export interface AutoscaleTarget {
+  /** Resolves once the target took the request; throws (TransientError when asking again may help) otherwise. */
+  ask(instance: string, request: CapacityAsk, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

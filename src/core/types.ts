@@ -276,5 +276,23 @@ export interface ClusterResources {
   readonly notes: readonly string[];
 }
 
+/** An amount of capacity in each dimension (replicas, cores, bytes). */
+export interface Amount {
+  readonly replicas: number;
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+/** What microscaler asks VM autoscaling for (issue 15): machines for unmet need, or idle ones given back. */
+export interface CapacityAsk {
+  /** out: more machines; in: fewer. */
+  readonly direction: 'out' | 'in';
+  /** Nodes, where a node's size is known. */
+  readonly nodes?: number;
+  /** How much more (out) or less (in): positive amounts. */
+  readonly want: Amount;
+  readonly reason: string;
+}
+
 /** The one grace between SIGTERM and SIGKILL (`run.stopGrace` in the config), for every back-end. */
 export const DEFAULT_STOP_GRACE_MS = 5000;

@@ -8,7 +8,7 @@
 //   partial node is never given back), and never while any need is unmet;
 // - at most maxStep nodes per request. Without a node size, scale-out asks for the unmet amount and
 //   scale-in never asks (what a node is worth is unknown).
-import type { Amount } from './pressure.js';
+import type { Amount, CapacityAsk } from '../core/types.js';
 
 export interface NodeSize {
   readonly cpu: number;
@@ -23,14 +23,8 @@ export interface AutoscalePolicy {
   readonly maxStep: number;
 }
 
-export interface AutoscaleAsk {
-  /** +: more machines; -: fewer. */
-  readonly direction: 'out' | 'in';
-  /** Nodes, where a node's size is known; replicas, cpu and memory always (positive amounts). */
-  readonly nodes?: number;
-  readonly want: Amount;
-  readonly reason: string;
-}
+/** What to ask for (core's CapacityAsk). */
+export type AutoscaleAsk = CapacityAsk;
 
 /** Nodes that cover `a` (out: rounded up, the largest dimension) or that `a` holds whole (in: rounded down). */
 export function nodesFor(a: Amount, node: NodeSize, round: 'up' | 'down'): number {

@@ -5,13 +5,9 @@
 //   keep (memory): what could be given back without any service of priority 1..k or any min losing.
 // `Sustained` turns a signal into what has lasted a window (its smallest value over the window), so a
 // spike of a few seconds, which containers absorb, never asks for a machine.
-import type { Capacity, Resources } from '../core/types.js';
+import type { Amount, Capacity, Resources } from '../core/types.js';
 
-export interface Amount {
-  readonly replicas: number;
-  readonly cpu: number;
-  readonly memory: number;
-}
+export type { Amount };
 
 export const NO_AMOUNT: Amount = Object.freeze({ replicas: 0, cpu: 0, memory: 0 });
 
