@@ -7,7 +7,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { RunSpec } from '../../core/types.js';
 import { type FoundProcess, groupLingers, groupMembers, isAlive, readEnviron } from './proc.js';
-import { errorCode, NAME, type ReplicaRecord, recordSchema } from './records.js';
+import { errorCode, NAME, type ReplicaRecord, recordSchema, wallTime } from './records.js';
 
 /**
  * A pending record whose process cannot be found is removed once it is this old: its writer died before
@@ -92,8 +92,9 @@ export async function examineRecord(
           error: why,
         },
       );
-      await rewrite(host, id, live, [], Date.now());
-      return { id, ...live, startedAt: Date.now(), command: [], recordFrozen: false };
+      const startedAt = wallTime(host.ctx.clock);
+      await rewrite(host, id, live, [], startedAt);
+      return { id, ...live, startedAt, command: [], recordFrozen: false };
     }
     host.skipped.add(name);
     const aside = `${path}.corrupt`;
@@ -121,7 +122,7 @@ export async function examineRecord(
     live = findById(id);
     if (live && live.service !== record.service) live = undefined;
     if (!live) {
-      const age = Date.now() - record.startedAt;
+      const age = wallTime(host.ctx.clock) - record.startedAt;
       const writer = record.writer;
       const orphan = writer !== undefined && !isAlive(writer.pid, writer.startTime);
       if (age > PENDING_STALE_MS || (orphan && age > PENDING_ORPHAN_MS)) {

@@ -19,7 +19,7 @@ const FREEZE_WAIT_MS = 1000;
 export class Freezer {
   private readonly core: ProcessCore;
   private readonly stopper: Stopper;
-  /** When observe last read every replica's state in /proc (performance.now()). */
+  /** When observe last read every replica's state in /proc (the clock's now()). */
   private frozenSyncedAt = Number.NEGATIVE_INFINITY;
 
   constructor(core: ProcessCore, stopper: Stopper) {
@@ -62,7 +62,7 @@ export class Freezer {
     if (!this.core.table.holds(r) || !isWarming(r) || r.pid === undefined) return;
     r.frozen = true; // from here on a removal is a SIGKILL without a thaw
     this.stopper.signal(r, 'SIGSTOP');
-    const stopped = await waitStopped(r.pid, r.startTime, FREEZE_WAIT_MS);
+    const stopped = await waitStopped(r.pid, r.startTime, FREEZE_WAIT_MS, this.core.ctx.clock);
     if (!this.core.table.holds(r) || !isWarming(r)) return;
     if (!stopped && !isAlive(r.pid, r.startTime)) return; // died meanwhile: its exit (or the poll) removes it
     r.state = 'frozen';
@@ -137,7 +137,7 @@ export class Freezer {
    * by the next scale call (which syncs its service).
    */
   syncIfDue(): void {
-    const now = performance.now();
+    const now = this.core.ctx.clock.now();
     if (now - this.frozenSyncedAt >= FROZEN_SYNC_MS) {
       this.frozenSyncedAt = now;
       this.syncFrozen();

@@ -6,7 +6,7 @@
 // stays valid as long as one member lives, and the kernel reuses no pid that is still a group's id, so the
 // group can be signalled safely until it is empty.
 import { readdirSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../../core/ports.js';
 
 /** State, process group and start time of a process, from /proc/<pid>/stat; undefined when there is none. */
 export function readProcStat(pid: number): { state: string; startTime: number; pgrp: number } | undefined {
@@ -160,13 +160,18 @@ export function groupLingers(pgid: number, leaderStartTime: number | undefined):
 }
 
 /** Polls /proc until the replica is stopped (isGroupStopped): true, or false once gone or after `ms`. */
-export async function waitStopped(pid: number, startTime: number | undefined, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
+export async function waitStopped(
+  pid: number,
+  startTime: number | undefined,
+  ms: number,
+  clock: Clock,
+): Promise<boolean> {
+  const deadline = clock.now() + ms;
   for (;;) {
     const stat = readProcStat(pid);
     if (!stat || stat.state === 'Z' || stat.startTime !== startTime) return false;
     if (isGroupStopped(pid)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(1);
+    if (clock.now() > deadline) return false;
+    await clock.sleep(1);
   }
 }

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
+import type { Clock } from '../../core/ports.js';
 
 /** Service names and replica ids: the only strings that ever become part of a path. */
 export const NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -42,6 +43,11 @@ export function defaultStateDir(instance: string, env: NodeJS.ProcessEnv = proce
   return join(base, 'microscaler', instance);
 }
 
+/** Wall-clock ms for what records keep (startedAt, which other instances read): the clock's wall time. */
+export function wallTime(clock: Clock): number {
+  return clock.wall?.() ?? clock.now();
+}
+
 /** The record write as a promise (never rejects: it resolves to its error), what a replica's `saved` holds. */
 export async function saveRecord(recordsDir: string, record: ReplicaRecord): Promise<Error | undefined> {
   return writeRecord(recordsDir, record);
@@ -75,7 +81,7 @@ export async function removeStaleTmp(recordsDir: string): Promise<void> {
   } catch {
     return;
   }
-  const now = Date.now();
+  const now = Date.now(); // against file times, which are the system's
   for (const name of names.filter((n) => n.endsWith('.tmp'))) {
     const path = join(recordsDir, name);
     try {

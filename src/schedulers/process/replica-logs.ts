@@ -176,7 +176,7 @@ export class ReplicaLogs {
       entry.at = Math.max(entry.at, at);
       ofService.set(file.id, entry);
     }
-    const now = Date.now();
+    const now = Date.now(); // against file times, which are the system's
     for (const [service, replicas] of stopped) {
       const { retentionMs, keepStopped } = this.options.settings(service);
       const newestFirst = [...replicas.values()].sort((a, b) => b.at - a.at);

@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../../core/errors.js';
+import type { Clock } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { RunSpec } from '../../core/types.js';
 import type { FreezeNotices } from '../freeze-notify.js';
@@ -81,9 +82,9 @@ export interface ProcessCore {
   readonly modes: Modes;
 }
 
-/** Sortable by start time, unique, and safe in a path. */
-export function newId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+/** Sortable by start time (wall-clock ms), unique, and safe in a path. */
+export function newId(startedAt: number): string {
+  return `${startedAt.toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The replicas this instance started or adopted, and the subscribers told when one changes. */
@@ -161,13 +162,8 @@ export function isWarming(r: Replica): boolean {
 }
 
 /** Resolves once every replica is gone, or after `ms` (they still count until then). */
-export async function waitGone(replicas: readonly Replica[], ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(replicas.map((r) => r.gone)),
-    new Promise<void>((res) => {
-      timer = setTimeout(res, ms);
-    }),
-  ]);
-  clearTimeout(timer);
+export async function waitGone(replicas: readonly Replica[], ms: number, clock: Clock): Promise<void> {
+  const done = new AbortController();
+  await Promise.race([Promise.all(replicas.map((r) => r.gone)), clock.sleep(ms, done.signal)]);
+  done.abort(); // ends the sleep's timer
 }

@@ -249,7 +249,7 @@ export class ProcessScheduler implements FreezingScheduler {
         const removed = [...warming, ...frozenOnes.sort(newestFirst)].slice(0, pool - keep);
         log('removing frozen', removed.length);
         for (const r of removed) this.stopper.kill(r);
-        work.push(waitGone(removed, REMOVE_WAIT_MS));
+        work.push(waitGone(removed, REMOVE_WAIT_MS, this.ctx.clock));
       }
       warm = Math.max(0, keep - pool);
     }

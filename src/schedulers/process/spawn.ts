@@ -15,7 +15,7 @@ import type { RunSpec } from '../../core/types.js';
 import { CRASH_WINDOW_MS, type CrashLoops } from './crash-loop.js';
 import type { Freezer } from './freeze.js';
 import { readProcStat, SELF } from './proc.js';
-import { type ReplicaRecord, saveRecord } from './records.js';
+import { type ReplicaRecord, saveRecord, wallTime } from './records.js';
 import { isStopping, newId, type ProcessCore, type Replica } from './replica.js';
 import type { ReplicaLogs } from './replica-logs.js';
 import { spawnFailure } from './run.js';
@@ -81,13 +81,14 @@ export class Spawner {
     const noRecord = (error: Error) =>
       failure(`cannot write its record in ${this.core.recordsDir}: ${error.message}`);
 
-    const id = newId();
+    const startedAt = wallTime(this.core.ctx.clock);
+    const id = newId(startedAt);
     const r = this.core.table.track({
       id,
       service,
       pid: undefined,
       startTime: undefined,
-      startedAt: Date.now(),
+      startedAt,
       state: warm ? 'warming' : 'starting',
       child: undefined,
       adopted: false,
