@@ -2,7 +2,8 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { byPriorityThenName } from '../core/order.js';
-import type { Capacity, Config, FreezeNotice, RunSpec, ServiceSpec } from '../core/types.js';
+import type { Config, FreezeNotice, RunSpec, ServiceSpec } from '../core/types.js';
+import { capacityForm } from './capacity.js';
 import { DEFAULT_NOTICE_GRACE_MS, type HaSettings, haSettings, type RawService } from './schema.js';
 import type { ValidConfig } from './validate.js';
 
@@ -11,16 +12,18 @@ export type LoadedConfig = Config & { readonly ha?: HaSettings };
 
 /** The Config of valid settings; relative paths resolve against `baseDir`. */
 export function toConfig(valid: ValidConfig, baseDir: string | undefined): LoadedConfig {
-  const { name, capacity, intervalMs, readTimeoutMs, scheduler, api, ha } = valid;
+  const { name, intervalMs, readTimeoutMs, scheduler, api, ha } = valid;
+  const { capacity, live, defaultMax } = capacityForm(valid.capacity);
   return {
     name,
     capacity,
+    ...(live ? { liveCapacity: live } : {}),
     intervalMs,
     readTimeoutMs,
     scheduler,
     services: valid.services
       .map(([serviceName, service]) =>
-        toServiceSpec(serviceName, service, capacity, baseDir, scheduler.type === 'process'),
+        toServiceSpec(serviceName, service, defaultMax, baseDir, scheduler.type === 'process'),
       )
       .sort(byPriorityThenName),
     api,
@@ -31,7 +34,7 @@ export function toConfig(valid: ValidConfig, baseDir: string | undefined): Loade
 function toServiceSpec(
   name: string,
   service: RawService,
-  capacity: Capacity,
+  defaultMax: number,
   baseDir: string | undefined,
   localCommand: boolean,
 ): ServiceSpec {
@@ -60,7 +63,7 @@ function toServiceSpec(
     name,
     priority: service.priority,
     min: service.min,
-    max: service.max ?? capacity.replicas,
+    max: service.max ?? defaultMax,
     rule: service.demand.rule,
     resources: { cpu: run.cpu ?? 0, memory: run.memory ?? 0 },
     scaleDownWindowMs: service.scaleDownWindow,

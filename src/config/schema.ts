@@ -3,84 +3,20 @@
 import { constants } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_STOP_GRACE_MS, type HaStore } from '../core/types.js';
-import { parseDuration, parseMemory } from '../core/units.js';
+import { capacitySchema } from './capacity.js';
+import { duration, integer, memory, nonNegative, positive, sourceSchema, text } from './fields.js';
 import { describe, expecting } from './problems.js';
+
+export { capacitySchema } from './capacity.js';
+export { duration, integer, MAX_DURATION_MS, memory, sourceSchema } from './fields.js';
 
 /** `name`: safe in labels, file names and metric names. */
 export const INSTANCE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 export { SERVICE_NAME } from '../core/names.js';
-/** Longest duration: timers (setTimeout) fire at once beyond 2^31-1 ms, about 596.5 hours. */
-export const MAX_DURATION_MS = 596 * 3_600_000;
-
-/** An integer ≥ min, with one message for every way it can be wrong. */
-export function integer(min: number) {
-  const error = expecting(`an integer ≥ ${min}`);
-  return z.int({ error }).min(min, { error });
-}
-
-function positive() {
-  const error = expecting('a number > 0');
-  return z.number({ error }).positive({ error });
-}
-
-function nonNegative() {
-  const error = expecting('a number ≥ 0');
-  return z.number({ error }).nonnegative({ error });
-}
-
-const text = () => z.string().min(1);
-
-/** A duration (`100ms`, `2s`, `5m`) → milliseconds, at least minMs. */
-export function duration(minMs = 0) {
-  return z.unknown().transform((input, ctx): number => {
-    const fail = (message: string) => {
-      ctx.issues.push({ code: 'custom', message, input });
-      return z.NEVER;
-    };
-    if (input === undefined) return fail('required');
-    const wanted = `must be a duration like 100ms, 2s or 5m, got ${describe(input)}`;
-    if (typeof input !== 'string' && typeof input !== 'number') return fail(wanted);
-    let ms: number;
-    try {
-      ms = parseDuration(input);
-    } catch {
-      return fail(typeof input === 'number' ? `needs a unit, like 100ms or 2s, got ${input}` : wanted);
-    }
-    if (ms < minMs) return fail(`must be at least ${minMs}ms, got ${describe(input)}`);
-    if (ms > MAX_DURATION_MS) return fail(`must be at most 596h, got ${describe(input)}`);
-    return ms;
-  });
-}
-
-/** A memory size (`64Mi`, `2Gi`, `1G`, bytes) → bytes, more than zero. */
-export function memory() {
-  return z.unknown().transform((input, ctx): number => {
-    const fail = (message: string) => {
-      ctx.issues.push({ code: 'custom', message, input });
-      return z.NEVER;
-    };
-    if (input === undefined) return fail('required');
-    const wanted = `must be a memory size like 64Mi or 2Gi, got ${describe(input)}`;
-    if (typeof input !== 'string' && typeof input !== 'number') return fail(wanted);
-    let bytes: number;
-    try {
-      bytes = parseMemory(input);
-    } catch {
-      return fail(wanted);
-    }
-    return bytes > 0 ? bytes : fail(`must be more than 0 bytes, got ${describe(input)}`);
-  });
-}
 
 export const nameSchema = z.string().regex(INSTANCE_NAME, {
   error: (issue) =>
     `must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit, got ${describe(issue.input)}`,
-});
-
-export const capacitySchema = z.strictObject({
-  replicas: integer(1),
-  cpu: positive().optional(),
-  memory: memory().optional(),
 });
 
 /** `type` picks the back-end; its other settings are checked by the scheduler registry, not here. */
@@ -213,9 +149,6 @@ export const warmSchema = z
     return z.NEVER;
   })
   .prefault(0);
-
-/** `type` picks the source; its other settings are checked by the source registry, not here. */
-export const sourceSchema = z.looseObject({ type: text() });
 
 export const ruleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('target'), perReplica: positive(), activation: nonNegative().default(0) }),

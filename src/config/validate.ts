@@ -2,7 +2,7 @@
 
 import type { z } from 'zod';
 import { issueLines } from '../core/issues.js';
-import type { Capacity } from '../core/types.js';
+import { capacityForm, type RawCapacity } from './capacity.js';
 import { configStyle, describe, errorMap, joinPath, type Path, unknownKey } from './problems.js';
 import {
   configShape,
@@ -25,6 +25,11 @@ export interface ValidateOptions {
    * the others.
    */
   readonly freezingSchedulers?: ReadonlySet<string>;
+  /**
+   * When given, the scheduler types whose back-end reports its machines (`capacity: { from: scheduler }`),
+   * each saying whether it counts several nodes (which `capacity.nodes` picks) or one machine.
+   */
+  readonly resourceSchedulers?: Readonly<Record<string, { readonly nodes: boolean }>>;
   /** The instance name when the file has no `name:`; "microscaler" by default (built-in configs). */
   readonly defaultName?: string;
 }
@@ -91,6 +96,8 @@ export function validate(
   if (scheduler && options.schedulerSchemas) {
     checkSettings(['scheduler'], scheduler, options.schedulerSchemas, check, problems);
   }
+  if (capacity) problems.push(...capacityProblems(capacity, scheduler?.type, options, check));
+  const defaultMax = capacity ? capacityForm(capacity).defaultMax : undefined;
 
   const services: Array<[string, RawService]> = [];
   for (const [serviceName, raw] of Object.entries(rawServices)) {
@@ -102,7 +109,7 @@ export function validate(
     }
     const service = check(path, serviceSchema, raw);
     if (!service) continue;
-    problems.push(...crossCheck(path, service, capacity), ...noticeProblems(path, service));
+    problems.push(...crossCheck(path, service, defaultMax), ...noticeProblems(path, service));
     if (scheduler && options.freezingSchedulers && !options.freezingSchedulers.has(scheduler.type)) {
       const can = [...options.freezingSchedulers].join(' and ');
       const cannot = `the ${scheduler.type} back-end cannot freeze replicas (only ${can} can)`;
@@ -139,11 +146,13 @@ export function validate(
  * and run.memory stay optional when capacity counts cpu or memory, as in DESIGN.md's own example (`batch`):
  * a service without them reserves 0, which the planner does not count against that budget.
  */
-function crossCheck(path: Path, service: RawService, capacity: Capacity | undefined): string[] {
+function crossCheck(path: Path, service: RawService, defaultMax: number | undefined): string[] {
   const problems: string[] = [];
   const at = (...rest: string[]) => joinPath([...path, ...rest]);
   const { min, demand } = service;
-  const max = service.max ?? capacity?.replicas;
+  const given = service.max ?? defaultMax;
+  // Infinity: capacity is read live, and max is as much as capacity allows.
+  const max = given !== undefined && Number.isFinite(given) ? given : undefined;
   const ordered = max === undefined || min <= max;
   if (!ordered) {
     problems.push(
@@ -167,6 +176,47 @@ function crossCheck(path: Path, service: RawService, capacity: Capacity | undefi
     problems.push(
       `${at('demand', 'rule', 'replicas')}: must be within min and max (${min}..${max ?? '∞'}), got ${rule.replicas}`,
     );
+  }
+  return problems;
+}
+
+/**
+ * What the capacity's live form asks of the back-end and the source registry: a back-end that reports its
+ * machines, node labels only where there are several nodes, a source whose settings are right.
+ */
+function capacityProblems(
+  capacity: RawCapacity,
+  schedulerType: string | undefined,
+  options: ValidateOptions,
+  check: (path: Path, schema: z.ZodType, value: unknown) => unknown,
+): string[] {
+  const problems: string[] = [];
+  const known = options.resourceSchedulers;
+  if ('from' in capacity && known && schedulerType !== undefined) {
+    const backEnd = Object.hasOwn(known, schedulerType) ? known[schedulerType] : undefined;
+    if (!backEnd) {
+      const can = Object.keys(known).sort().join(', ');
+      problems.push(
+        `capacity.from: the ${schedulerType} back-end cannot report what its machines offer (only ${can} can); give capacity as replicas, or from a source`,
+      );
+    } else if (!backEnd.nodes && capacity.nodes !== undefined) {
+      const many = Object.keys(known)
+        .filter((t) => known[t]?.nodes)
+        .sort()
+        .join(', ');
+      problems.push(
+        `capacity.nodes: the ${schedulerType} back-end runs on one machine, so there are no nodes to pick (nodes picks them on ${many})`,
+      );
+    }
+  }
+  if ('source' in capacity) {
+    if (capacity.source.type === 'push') {
+      problems.push(
+        'capacity.source.type: push cannot give capacity (values are pushed to a service); use a source microscaler reads, such as http, redis-list or prometheus',
+      );
+    } else if (options.sourceSchemas) {
+      checkSettings(['capacity', 'source'], capacity.source, options.sourceSchemas, check, problems);
+    }
   }
   return problems;
 }

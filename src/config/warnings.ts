@@ -2,6 +2,7 @@
 // refused (mins that do not fit are honoured in priority order, DESIGN.md promise 3).
 import type { Config, ServiceSpec } from '../core/types.js';
 import { parseMemory } from '../core/units.js';
+import { fixedReplicas } from './capacity.js';
 
 /** One line per budget (replicas, cpu, memory) that the services' `min`s add up to more than. */
 export function configWarnings(config: Config): string[] {
@@ -24,7 +25,8 @@ export function configWarnings(config: Config): string[] {
         'mins are honoured in priority order, so the lowest priorities get fewer than their min',
     );
   };
-  over('replicas', (s) => s.min, capacity.replicas);
+  // A replica count read live is not known before it is read; cpu and memory read live are not in `capacity`.
+  over('replicas', (s) => s.min, fixedReplicas(config.liveCapacity) ? capacity.replicas : undefined);
   over(
     'cpu',
     (s) => s.min * s.resources.cpu,

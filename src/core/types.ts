@@ -107,9 +107,46 @@ export type HaStore =
       readonly context?: string;
     };
 
+/**
+ * `capacity:` read live (issue 15) instead of fixed: from what the back-end's machines offer, or a source's
+ * value. The controller reads it every tick (through its guard, which takes a drop below half only after
+ * `confirmMs`).
+ */
+export type LiveCapacity = SchedulerCapacity | SourceCapacity;
+
+/** `capacity: { from: scheduler, ... }`: cpu and memory are the machines' total less `reserve`. */
+export interface SchedulerCapacity {
+  readonly from: 'scheduler';
+  /** Replicas: a fixed count, or `perNode` × the nodes counted. */
+  readonly replicas: { readonly fixed: number } | { readonly perNode: number };
+  /** Kept back from the machines' total (cores, bytes); 0 where not given. */
+  readonly reserve: Resources;
+  /** Labels a node must carry to count (back-ends with several nodes); absent = every node. */
+  readonly nodes?: Readonly<Record<string, string>>;
+  /** How long readings must say a drop to less than half before it is taken. */
+  readonly confirmMs: number;
+}
+
+/** `capacity: { source: {...}, ... }`: the source's value, floored, is the replica count. */
+export interface SourceCapacity {
+  readonly from: 'source';
+  readonly source: SourceSpec;
+  /** Fixed cpu and memory budgets beside the replicas read. */
+  readonly cpu?: number;
+  readonly memory?: number;
+  readonly confirmMs: number;
+}
+
 export interface Config {
   readonly name: string;
+  /**
+   * The fixed capacity. When `liveCapacity` is set: the least that can be in force once it is read (its
+   * fixed replicas, or one node's `perNode`, or 1 for a source; cpu and memory where fixed), for what is
+   * computed before any read (warnings, `plan`).
+   */
   readonly capacity: Capacity;
+  /** Set when capacity is read live; absent for a fixed `capacity`. */
+  readonly liveCapacity?: LiveCapacity;
   readonly intervalMs: number;
   /** How long one source read may take before it counts as failed. */
   readonly readTimeoutMs: number;

@@ -119,7 +119,8 @@ export function plan(input: PlanInput, memory: PlannerMemory): PlanResult {
 
     claims.priority[i] = s.priority;
     claims.min[i] = s.min;
-    claims.max[i] = s.max;
+    // An unbounded max (capacity read live, no max given) is as much as the capacity in force allows.
+    claims.max[i] = Number.isFinite(s.max) ? s.max : input.capacity.replicas;
     claims.need[i] = Number.isFinite(need) ? windowMax(window) : need;
     claims.remainder[i] = s.rule.type === 'remainder' ? 1 : 0;
     claims.cpu[i] = s.resources.cpu;
@@ -139,7 +140,7 @@ export function plan(input: PlanInput, memory: PlannerMemory): PlanResult {
     desiredOut[i] = desired;
     const reason = explainChange(s, f, claims, i, desired, takers);
     const value = f.reading?.value;
-    const need = Number.isFinite(f.need) ? f.need : s.max;
+    const need = Number.isFinite(f.need) ? f.need : (claims.max[i] as number);
     const j = previous(i);
     const last = j < 0 ? undefined : memory.plans[j];
     if (

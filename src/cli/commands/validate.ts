@@ -2,6 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { configWarnings } from '../../config/warnings.js';
 import { ConfigError } from '../../core/errors.js';
+import type { Config } from '../../core/types.js';
 import { streamLogger } from '../../infra/logger.js';
 import { systemClock } from '../../infra/system-clock.js';
 import { schedulerRunProblems } from '../../schedulers/registry.js';
@@ -22,11 +23,24 @@ export async function validate(args: string[]): Promise<number> {
   const sources = await buildSources(config, systemClock, logger, dirname(resolve(file)));
   await Promise.all([...sources.values()].map((s) => s.close()));
   for (const warning of configWarnings(config)) process.stderr.write(`${file}: warning: ${warning}\n`);
-  const cap = config.capacity;
   process.stdout.write(
-    `${file}: ok: ${config.services.length} services, capacity ${cap.replicas} replicas` +
-      `${cap.cpu === undefined ? '' : `, ${cap.cpu} cpu`}${cap.memory === undefined ? '' : `, ${cap.memory} bytes`}` +
+    `${file}: ok: ${config.services.length} services, capacity ${capacityText(config)}` +
       `, scheduler ${config.scheduler.type}, instance ${config.name}\n`,
   );
   return 0;
+}
+
+/** The capacity in a few words: its numbers, or where it is read from. */
+function capacityText(config: Config): string {
+  const cap = config.capacity;
+  const live = config.liveCapacity;
+  const budgets = (c: { cpu?: number; memory?: number }) =>
+    `${c.cpu === undefined ? '' : `, ${c.cpu} cpu`}${c.memory === undefined ? '' : `, ${c.memory} bytes`}`;
+  if (!live) return `${cap.replicas} replicas${budgets(cap)}`;
+  if (live.from === 'source') return `read from a ${live.source.type} source${budgets(live)}`;
+  const replicas =
+    'fixed' in live.replicas
+      ? `${live.replicas.fixed} replicas`
+      : `${live.replicas.perNode} replicas per node`;
+  return `from the scheduler (${replicas})`;
 }
