@@ -1,5 +1,5 @@
-// The controller: the tick (read, observe, plan, reconcile), the reconcile coalescing, and the snapshot. Its
-// parts (docs/architecture.md) do the rest: observer, decide, scale executor, removed notices, drain.
+// The controller: the tick (read, observe, plan, act), the reconcile coalescing, and the public API (snapshot,
+// run-time changes, drain). Its parts do the rest, one job each (docs/architecture.md lists them).
 import { errorMessage } from '../core/errors.js';
 import { canFreeze } from '../core/ports.js';
 import type { Observed, Plan } from '../core/types.js';
@@ -93,76 +93,53 @@ export class Controller {
 
   constructor(options: ControllerOptions) {
     this.opts = options;
+    const { scheduler, clock, logger } = options;
     this.book = new ServiceBook(options.services);
     for (const s of options.services) this.perService.set(s.name, newServiceMetrics());
     this.timer = options.timer ?? (() => performance.now());
-    this.freezing = canFreeze(options.scheduler);
-    const clock = options.clock;
+    this.freezing = canFreeze(scheduler);
     this.wall = clock.wall ? () => (clock.wall as () => number)() : () => clock.now();
     this.observeTimeoutMs = options.observeTimeoutMs ?? DEFAULT_OBSERVE_TIMEOUT_MS;
     this.log = new EventLog(options.eventHistory);
-    this.reporter = new Reporter(options.logger, this.wall, this.log);
-    this.reader = new SourceReader({
-      sources: options.sources,
+    this.reporter = new Reporter(logger, this.wall, this.log);
+    // What the parts are made with (each takes what its options name).
+    const shared = {
+      scheduler,
       clock,
-      readTimeoutMs: options.readTimeoutMs,
-      intervalMs: options.intervalMs,
-      onError: (service) => this.countSourceError(service),
-    });
-    this.observer = new Observer({
-      scheduler: options.scheduler,
-      clock,
+      logger,
+      capacity: options.capacity,
+      keepRemoved: options.keepRemoved === true,
+      freezing: this.freezing,
       reporter: this.reporter,
-      timeoutMs: this.observeTimeoutMs,
-      signal: this.loop.signal,
-    });
-    this.executor = new ScaleExecutor({
-      scheduler: options.scheduler,
-      logger: options.logger,
-      clock,
-      scaleTimeoutMs: options.scaleTimeoutMs ?? DEFAULT_SCALE_TIMEOUT_MS,
-      ledger: this.ledger,
-      reporter: this.reporter,
-      holds: this.holds,
-      metrics: this.perService,
-      signal: this.loop.signal,
-      mayAct: () => this.mayAct(),
-      stopped: () => this.stopped,
-      observed: (service) => this.observer.latest.get(service),
-      reconcile: () => this.requestReconcile(),
-    });
-    this.actor = new Actor({
-      scheduler: options.scheduler,
-      logger: options.logger,
-      reporter: this.reporter,
-      executor: this.executor,
       ledger: this.ledger,
       holds: this.holds,
       book: this.book,
       settling: this.settling,
-      capacity: options.capacity,
-      freezing: this.freezing,
-      keepRemoved: options.keepRemoved === true,
-    });
-    this.changes = new RunTimeChanges({
-      book: this.book,
-      holds: this.holds,
-      logger: options.logger,
-      reporter: this.reporter,
-      observed: (service) => this.observer.latest.get(service),
-    });
-    this.ticker = new TickLoop({
-      clock,
-      intervalMs: options.intervalMs,
       signal: this.loop.signal,
+      observed: (service: string) => this.observer.latest.get(service),
       stopped: () => this.stopped,
+    };
+    this.reader = new SourceReader({ ...options, onError: (service) => this.countSourceError(service) });
+    this.observer = new Observer({ ...shared, timeoutMs: this.observeTimeoutMs });
+    this.executor = new ScaleExecutor({
+      ...shared,
+      scaleTimeoutMs: options.scaleTimeoutMs ?? DEFAULT_SCALE_TIMEOUT_MS,
+      metrics: this.perService,
+      mayAct: () => this.mayAct(),
+      reconcile: () => this.requestReconcile(),
+    });
+    this.actor = new Actor({ ...shared, executor: this.executor });
+    this.changes = new RunTimeChanges(shared);
+    this.ticker = new TickLoop({
+      ...shared,
+      intervalMs: options.intervalMs,
       tick: () => this.tick(),
       failed: (error) => {
-        options.logger.log('error', 'tick failed', { error: errorMessage(error) });
+        logger.log('error', 'tick failed', { error: errorMessage(error) });
         this.reporter.emit('error', `tick failed: ${errorMessage(error)}`);
       },
     });
-    this.unwatch = options.scheduler.watch?.((service) => {
+    this.unwatch = scheduler.watch?.((service) => {
       this.changes.releaseHold(service, 'the back-end reports a change');
       this.requestReconcile();
     });
@@ -194,10 +171,8 @@ export class Controller {
     // A follower owns nothing to stop: the leader decides what runs.
     if (!this.mayAct()) return false;
     const drain = {
-      scheduler: this.opts.scheduler,
-      clock: this.opts.clock,
+      ...this.opts,
       executor: this.executor,
-      services: this.opts.services,
       names: this.book.names,
       observed: () => this.observer.latest,
       freezing: this.freezing,
@@ -213,8 +188,7 @@ export class Controller {
 
   snapshot(): ControllerSnapshot {
     return buildSnapshot({
-      name: this.opts.name,
-      capacity: this.opts.capacity,
+      ...this.opts,
       book: this.book,
       plan: this.lastPlan,
       observed: this.observer.latest,
