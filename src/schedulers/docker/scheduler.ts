@@ -12,32 +12,27 @@
 // Creates, starts, stops and removals, and how each counts meanwhile: lifecycle.ts. close() leaves
 // containers running for the next run to adopt.
 //
-// Freezing (scaleWithPool, the FreezingScheduler port): a frozen replica is a paused container (the cgroup freezer):
-// it keeps its memory and its work, and gets no CPU. It counts as `frozen` (also while it is being removed,
-// which is `DELETE ?force=true` without unpausing it), never as running. A replica being started to join
-// the warm pool counts as `warming` until it is paused. A pause in flight still counts as running; an
-// unpause in flight counts as starting: capacity is never under-counted. Pauses and unpauses run in
-// parallel, at most `concurrency` at once. A listing adopts paused containers as frozen, never unpausing them.
+// Freezing (scaleWithPool, the FreezingScheduler port): a frozen replica is a paused container (pause.ts).
+// Here each call's pool plan (../pool-plan.ts) is carried out. A listing adopts paused containers as
+// frozen, never unpausing them.
 import { z } from 'zod';
 import { errorMessage } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import type { FreezeNotice, Observed, RunSpec } from '../../core/types.js';
-import { DockerApi, DockerApiError, DockerUnreachableError, filters } from '../../infra/docker-api.js';
+import type { Observed, RunSpec } from '../../core/types.js';
+import { DockerApi, DockerUnreachableError, filters } from '../../infra/docker-api.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.js';
-import { FreezeNotices, type NoticeTarget } from '../freeze-notify.js';
-import { Limiter } from '../limiter.js';
+import { FreezeNotices } from '../freeze-notify.js';
 import { type PoolPlan, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { Images } from './images.js';
 import { Lifecycle } from './lifecycle.js';
+import { Pauses } from './pause.js';
 import {
   type ContainerInfo,
   type ContainerSummary,
   counted,
   type EngineEvent,
-  isStarting,
-  isWarming,
   type Replica,
 } from './replica.js';
 import { DockerState } from './state.js';
@@ -69,9 +64,9 @@ export class DockerScheduler implements FreezingScheduler {
   private readonly ctx: SchedulerContext;
   private readonly state: DockerState;
   private readonly lifecycle: Lifecycle;
-  private readonly pauses: Limiter;
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
+  private readonly pauses: Pauses;
   private readonly warned = new Set<string>();
   private relisting = false;
   private ready: Promise<void> | undefined;
@@ -95,7 +90,6 @@ export class DockerScheduler implements FreezingScheduler {
     this.ctx = ctx;
     this.api = deps.api ?? DockerApi.fromEnv(deps.env ?? process.env, settings.host);
     this.state = new DockerState(ctx, this.api);
-    this.pauses = new Limiter(settings.concurrency);
     this.notices = new FreezeNotices(ctx.clock, ctx.logger);
     this.images = new Images(
       this.api,
@@ -110,8 +104,11 @@ export class DockerScheduler implements FreezingScheduler {
     this.lifecycle = new Lifecycle(this.state, settings, {
       images: this.images,
       notices: this.notices,
-      warmed: (r) => this.warmed(r),
+      warmed: (r) => this.pauses.warmed(r),
     });
+    this.pauses = new Pauses(this.state, settings.concurrency, this.notices, (r, now) =>
+      this.lifecycle.stop(r, now),
+    );
   }
 
   /** Negotiates the API version, opens the event stream and adopts labelled containers. Idempotent. */
@@ -237,11 +234,11 @@ export class DockerScheduler implements FreezingScheduler {
     const waits: Promise<boolean>[] = [];
     const removals: Promise<void>[] = [];
     // Containers still in a freeze notice's grace first: they run, and are simply not paused.
-    for (const r of plan.keep) this.adoptWarming(r);
-    for (const r of plan.thaw) waits.push(this.thaw(r));
-    for (const r of plan.takeOver) this.adoptWarming(r);
+    for (const r of plan.keep) this.pauses.adoptWarming(r);
+    for (const r of plan.thaw) waits.push(this.pauses.thaw(r));
+    for (const r of plan.takeOver) this.pauses.adoptWarming(r);
     for (const r of plan.freeze) {
-      if (r.state === 'running') waits.push(this.freeze(r));
+      if (r.state === 'running') waits.push(this.pauses.freeze(r));
       else r.state = r.paused ? 'frozen' : 'warming'; // still being made (or thawed): paused once it runs
     }
     for (const r of plan.stop) this.lifecycle.stop(r);
@@ -286,153 +283,6 @@ export class DockerScheduler implements FreezingScheduler {
     if (refused !== undefined) throw refused;
   }
 
-  /** Pauses a running replica now (it counts as running until the pause returns). False if it is gone. */
-  private freeze(r: Replica): Promise<boolean> {
-    const notice = this.state.runs.get(r.service)?.freezeNotice;
-    if (notice) {
-      // Told first, paused after its grace, in the background: it counts as warming (all of its capacity)
-      // meanwhile, and a scale-up can take it back (adoptWarming). Not awaited by the scale call.
-      r.state = 'warming';
-      r.work = r.work.then(() => this.noticeThenPause(r, notice, false));
-      return Promise.resolve(true);
-    }
-    r.state = 'frozen';
-    const done = r.work.then(() => this.pauses.run(() => this.pause(r)));
-    r.work = done.then(() => {});
-    return done;
-  }
-
-  /** Unpauses a frozen replica now (it counts as starting until then). False if it is gone. */
-  private thaw(r: Replica): Promise<boolean> {
-    r.state = 'starting';
-    const done = r.work.then(() => this.pauses.run(() => this.unpause(r)));
-    r.work = done.then(() => {});
-    const notice = this.state.runs.get(r.service)?.freezeNotice;
-    if (!notice) return done;
-    // The cgroup freezer tells the process nothing: a notice's replica hears of its thaw from us.
-    return done.then((ok) => {
-      if (ok && r.state === 'running') void this.notices.resume(notice, this.noticeTarget(r));
-      return ok;
-    });
-  }
-
-  /** A replica started to join the warm pool runs (lifecycle.ts): paused, after its notice if it has one. */
-  private async warmed(r: Replica): Promise<void> {
-    const notice = this.state.runs.get(r.service)?.freezeNotice;
-    if (notice) return this.noticeThenPause(r, notice, true);
-    await this.pauses.run(() => this.pause(r));
-  }
-
-  /** After the notice's grace: paused if still meant to be frozen; running on if a scale-up took it back. */
-  private async noticeThenPause(r: Replica, notice: FreezeNotice, fresh: boolean): Promise<void> {
-    if (!isWarming(r) || r.id === undefined) return;
-    if ((await this.notices.before(notice, this.noticeTarget(r), fresh)) && isWarming(r)) {
-      await this.pauses.run(() => this.pause(r));
-    } else if (isStarting(r) && !r.paused) {
-      r.state = 'running'; // taken back before its notice went out
-      this.state.notify(r.service);
-    }
-  }
-
-  /** What a freeze notice needs of a container: its signal goes to the main process. */
-  private noticeTarget(r: Replica): NoticeTarget {
-    return {
-      service: r.service,
-      replica: r.name,
-      signal: async (name) => {
-        if (r.id === undefined) return;
-        await this.api.request('POST', `/containers/${r.id}/kill`, {
-          query: { signal: name },
-          timeoutMs: 10_000,
-        });
-      },
-    };
-  }
-
-  /** A warming replica becomes active: it runs once started (unpaused if its pause came first). */
-  private adoptWarming(r: Replica): void {
-    const notice = this.state.runs.get(r.service)?.freezeNotice;
-    if (notice && this.notices.cancel(r.name)) {
-      // In its grace: never paused, so it simply runs on, told so.
-      r.state = 'running';
-      void this.notices.resume(notice, this.noticeTarget(r));
-      return;
-    }
-    r.state = 'starting';
-    r.work = r.work.then(async () => {
-      if (r.paused) await this.pauses.run(() => this.unpause(r));
-    });
-  }
-
-  private async pause(r: Replica): Promise<boolean> {
-    if (!this.state.tracks(r) || r.id === undefined) return false;
-    if (r.state !== 'frozen' && r.state !== 'warming') return r.state !== 'stopping'; // changed our mind
-    if (!r.paused) {
-      r.freezeOps++;
-      try {
-        await this.api.request('POST', `/containers/${r.id}/pause`, { timeoutMs: 30_000 });
-      } catch (error) {
-        if (!(error instanceof DockerApiError && /already paused/i.test(error.message))) {
-          return this.freezeFailed(r, 'pause', error);
-        }
-      } finally {
-        r.freezeOps--;
-      }
-      r.paused = true;
-      r.frozenAt = this.ctx.clock.now();
-    }
-    if (isWarming(r)) r.state = 'frozen';
-    this.state.notify(r.service);
-    return true;
-  }
-
-  private async unpause(r: Replica): Promise<boolean> {
-    if (!this.state.tracks(r) || r.id === undefined || r.state === 'stopping') return false;
-    if (r.state !== 'starting') {
-      // Chosen to freeze again before this thaw's turn came: it stays paused.
-      if (r.state === 'warming' && r.paused) {
-        r.state = 'frozen';
-        this.state.notify(r.service);
-      }
-      return true;
-    }
-    if (r.paused) {
-      r.freezeOps++;
-      try {
-        await this.api.request('POST', `/containers/${r.id}/unpause`, { timeoutMs: 30_000 });
-      } catch (error) {
-        if (!(error instanceof DockerApiError && /not paused/i.test(error.message))) {
-          return this.freezeFailed(r, 'unpause', error);
-        }
-      } finally {
-        r.freezeOps--;
-      }
-      r.paused = false;
-      r.frozenAt = this.ctx.clock.now();
-    }
-    if (isStarting(r)) {
-      r.state = 'running';
-      this.state.notify(r.service);
-    }
-    return true;
-  }
-
-  /**
-   * A pause or unpause failed. Engine unreachable: the replica stays as it was (the next tick asks again).
-   * Otherwise it is gone or dead (404, 409 not running): it is removed, and replaced if it was wanted.
-   */
-  private freezeFailed(r: Replica, what: string, error: unknown): false {
-    this.ctx.logger.log('warn', `cannot ${what} container ${r.name}: ${errorMessage(error)}`, {
-      service: r.service,
-    });
-    if (this.state.tracks(r) && r.state !== 'stopping') {
-      if (error instanceof DockerUnreachableError) r.state = r.paused ? 'frozen' : 'running';
-      else this.lifecycle.stop(r, true);
-      this.state.notify(r.service);
-    }
-    return false;
-  }
-
   watch(onChange: (service: string) => void): () => void {
     return this.state.watch(onChange);
   }
@@ -442,15 +292,7 @@ export class DockerScheduler implements FreezingScheduler {
     if (this.state.closed) return;
     this.state.close();
     // A container in its freeze notice's grace is left running for the next run: told to go on, not paused.
-    const resumed: Promise<void>[] = [];
-    for (const r of this.state.each()) {
-      const notice = this.state.runs.get(r.service)?.freezeNotice;
-      if (notice && r.state === 'warming' && this.notices.cancel(r.name)) {
-        r.state = 'running';
-        resumed.push(this.notices.resume(notice, this.noticeTarget(r)));
-      }
-    }
-    await Promise.all(resumed);
+    await this.pauses.resumeNoticed();
     // Let calls in flight finish, so no container is left half-made (it would be adopted anyway).
     const work = Promise.allSettled([...this.state.each()].map((r) => r.work));
     await Promise.race([work, new Promise((r) => setTimeout(r, 10_000).unref())]);
@@ -585,7 +427,7 @@ export class DockerScheduler implements FreezingScheduler {
         const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < started;
         if (!alive && (r.state === 'running' || r.state === 'frozen') && settled)
           this.lifecycle.exited(r, undefined);
-        else if (alive && settled && r.paused !== paused) this.pausedBehindOurBack(r, paused);
+        else if (alive && settled && r.paused !== paused) this.pauses.pausedFromOutside(r, paused);
       }
       seen.add(r);
     }
@@ -647,45 +489,12 @@ export class DockerScheduler implements FreezingScheduler {
         // `docker pause`/`unpause`, or a late event of ours: ask the engine which.
         const paused = e.Action === 'pause';
         if (r.busy || r.freezeOps > 0 || r.paused === paused) break;
-        void this.recheckPaused(r);
+        void this.pauses.recheckPaused(r);
         break;
       }
       case 'destroy':
         this.state.drop(r);
         break;
     }
-  }
-
-  /** Asks the engine whether a container is paused, and takes its word unless we acted on it meanwhile. */
-  private async recheckPaused(r: Replica): Promise<void> {
-    const asked = this.ctx.clock.now();
-    try {
-      const { body } = await this.api.request<{ State?: { Running?: boolean; Paused?: boolean } }>(
-        'GET',
-        `/containers/${r.id}/json`,
-        { signal: this.state.signal, timeoutMs: 10_000 },
-      );
-      const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < asked;
-      const paused = body.State?.Paused === true;
-      if (body.State?.Running && settled && r.paused !== paused) this.pausedBehindOurBack(r, paused);
-    } catch {
-      // gone (its destroy event drops it) or the engine is away (the next listing reconciles)
-    }
-  }
-
-  /** Someone else paused or unpaused one of ours: report it as it is (frozen, or running again). */
-  private pausedBehindOurBack(r: Replica, paused: boolean): void {
-    if (!this.state.tracks(r)) return;
-    r.paused = paused;
-    if (paused && r.state === 'running') r.state = 'frozen';
-    else if (!paused && r.state === 'frozen') r.state = 'running';
-    this.ctx.logger.log(
-      'info',
-      `container ${r.name} of ${r.service} was ${paused ? 'paused' : 'unpaused'} from outside`,
-      {
-        service: r.service,
-      },
-    );
-    this.state.notify(r.service);
   }
 }
