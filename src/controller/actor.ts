@@ -20,7 +20,8 @@ export interface ActorOptions {
   readonly holds: TerminalHolds;
   readonly book: ServiceBook;
   readonly settling: TimeToDesired;
-  readonly capacity: Capacity;
+  /** The capacity in force (live capacity changes it between ticks). */
+  readonly capacity: () => Capacity;
   readonly freezing: boolean;
   readonly keepRemoved: boolean;
 }
@@ -46,7 +47,7 @@ export class Actor {
       held: (service) => this.isHeld(service, observed.get(service)),
       services: book.effective,
       names: book.names,
-      capacity: this.opts.capacity,
+      capacity: this.opts.capacity(),
       freezing: this.opts.freezing,
       pending: this.opts.settling.pending,
       keepRemoved: this.opts.keepRemoved,

@@ -2,10 +2,11 @@
 // run-time changes, drain). Its parts do the rest, one job each (docs/architecture.md lists them).
 import { errorMessage } from '../core/errors.js';
 import { canFreeze } from '../core/ports.js';
-import type { Observed, Plan } from '../core/types.js';
+import type { Capacity, Observed, Plan } from '../core/types.js';
 import { EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
 import { Actor } from './actor.js';
 import { CallLedger } from './call-ledger.js';
+import { CapacityReader } from './capacity-reader.js';
 import { drainAll } from './drain.js';
 import { EventLog } from './event-log.js';
 import { TickLoop } from './loop.js';
@@ -17,7 +18,12 @@ import {
   TICK_BUCKETS,
 } from './metrics.js';
 import { Observer } from './observer.js';
-import { type ControllerOptions, DEFAULT_OBSERVE_TIMEOUT_MS, DEFAULT_SCALE_TIMEOUT_MS } from './options.js';
+import {
+  type ControllerOptions,
+  DEFAULT_CAPACITY_CONFIRM_MS,
+  DEFAULT_OBSERVE_TIMEOUT_MS,
+  DEFAULT_SCALE_TIMEOUT_MS,
+} from './options.js';
 import { reportPlan } from './plan-events.js';
 import { capacityLeft, removedServices } from './removed.js';
 import { type Listener, Reporter } from './reporter.js';
@@ -51,6 +57,8 @@ export class Controller {
   private memory: PlannerMemory = EMPTY_MEMORY;
   private lastPlan: Plan | undefined;
   private readonly reader: SourceReader;
+  /** The live capacity, when the config reads it (issue 15); the fixed one otherwise. */
+  private readonly live: CapacityReader | undefined;
   /** Asks the back-end what runs; keeps its latest answer. */
   private readonly observer: Observer;
   /** Scale calls in flight, settled but unseen, and abandoned; each service's backoff. */
@@ -107,7 +115,7 @@ export class Controller {
       scheduler,
       clock,
       logger,
-      capacity: options.capacity,
+      capacity: () => this.capacity() ?? options.capacity,
       keepRemoved: options.keepRemoved === true,
       freezing: this.freezing,
       reporter: this.reporter,
@@ -120,6 +128,14 @@ export class Controller {
       stopped: () => this.stopped,
     };
     this.reader = new SourceReader({ ...options, onError: (service) => this.countSourceError(service) });
+    this.live = options.capacitySource
+      ? new CapacityReader({
+          ...options,
+          source: options.capacitySource,
+          confirmMs: options.capacityConfirmMs ?? DEFAULT_CAPACITY_CONFIRM_MS,
+          reporter: this.reporter,
+        })
+      : undefined;
     this.observer = new Observer({ ...shared, timeoutMs: this.observeTimeoutMs });
     this.executor = new ScaleExecutor({
       ...shared,
@@ -189,6 +205,7 @@ export class Controller {
   snapshot(): ControllerSnapshot {
     return buildSnapshot({
       ...this.opts,
+      capacity: this.capacity() ?? this.opts.capacity,
       book: this.book,
       plan: this.lastPlan,
       observed: this.observer.latest,
@@ -202,10 +219,11 @@ export class Controller {
   /** One full iteration: read, observe, plan, act. The loop calls it every interval; tests call it directly. */
   async tick(): Promise<Plan | undefined> {
     const started = this.timer();
-    const { clock, capacity } = this.opts;
-    await this.reader.read();
+    const { clock } = this.opts;
+    await Promise.all([this.reader.read(), this.live?.read()]);
     const observation = await this.observe();
-    if (!observation) return undefined;
+    const capacity = this.capacity();
+    if (!observation || !capacity) return undefined;
     const observed = observation.map;
     const kept = this.opts.keepRemoved ? removedServices(observed, this.book.names) : [];
     const result = plan(
@@ -341,6 +359,11 @@ export class Controller {
     if (!observation || this.ledger.stale(observation.seq)) return;
     this.ledger.seen(observation.seq);
     this.actor.act(current, observation.map, this.opts.clock.now());
+  }
+
+  /** The capacity in force: the live one once a reading was taken (undefined before), else the fixed one. */
+  private capacity(): Capacity | undefined {
+    return this.live ? this.live.capacity : this.opts.capacity;
   }
 
   private mayAct(): boolean {

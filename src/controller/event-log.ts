@@ -5,7 +5,16 @@ import type { Reason, ReasonCause } from '../core/types.js';
  * `stop`, plan changes that take replicas away for a higher priority as `preempt`, and runtime changes
  * (min, max, priority, pause, resume) as `change`.
  */
-export type LiveEventKind = 'plan' | 'preempt' | 'start' | 'stop' | 'error' | 'recovered' | 'change';
+export type LiveEventKind =
+  | 'plan'
+  | 'preempt'
+  | 'start'
+  | 'stop'
+  | 'error'
+  | 'recovered'
+  | 'change'
+  /** The capacity in force changed (live capacity, issue 15): from and to are its replicas. */
+  | 'capacity';
 
 export interface LiveEvent {
   /** Increases by one per event, from 1, within one controller. */

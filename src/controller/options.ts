@@ -1,10 +1,18 @@
 // The controller's options and their defaults.
-import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
+import type { CapacitySource, Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Capacity, ServicePolicy } from '../core/types.js';
 
 export interface ControllerOptions {
   readonly name: string;
+  /** The capacity; with `capacitySource`, only what the snapshot shows until a first reading is taken. */
   readonly capacity: Capacity;
+  /**
+   * A live capacity (issue 15), read every tick and taken through the guard (capacity-guard.ts): nothing is
+   * planned until a first reading is taken, and a failing or implausible one holds the last good value.
+   */
+  readonly capacitySource?: CapacitySource;
+  /** How long a drop below half must last before it is taken; 30 s by default. */
+  readonly capacityConfirmMs?: number;
   readonly intervalMs: number;
   readonly readTimeoutMs: number;
   readonly services: readonly ServicePolicy[];
@@ -46,3 +54,5 @@ export interface ControllerOptions {
 
 export const DEFAULT_OBSERVE_TIMEOUT_MS = 15_000;
 export const DEFAULT_SCALE_TIMEOUT_MS = 60_000;
+
+export const DEFAULT_CAPACITY_CONFIRM_MS = 30_000;

@@ -10,7 +10,12 @@ export type Listener = (event: ControllerEvent) => void;
  * What a problem is about: the back-end's observe, one service's scale calls, one service's source, or
  * something found outside the loop (the HA claim on the back-end). One message per key at a time.
  */
-export type ProblemKey = 'scheduler' | `scale:${string}` | `source:${string}` | `outside:${string}`;
+export type ProblemKey =
+  | 'scheduler'
+  | 'capacity'
+  | `scale:${string}`
+  | `source:${string}`
+  | `outside:${string}`;
 
 export class Reporter {
   /** Every event, with start/stop/preempt/change told apart, for the live stream. */
@@ -48,7 +53,7 @@ export class Reporter {
   clearProblem(key: ProblemKey, service: string | undefined, what: string): void {
     if (!this.reported.has(key)) return;
     this.reported.delete(key);
-    const message = `${service ?? 'scheduler'}: recovered, ${what}`;
+    const message = `${service ?? (key === 'capacity' ? 'capacity' : 'scheduler')}: recovered, ${what}`;
     this.logger.log('info', message);
     this.emit('recovered', message, service);
   }

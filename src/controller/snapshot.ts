@@ -54,6 +54,7 @@ export function buildSnapshot(input: SnapshotInput): ControllerSnapshot {
     };
   });
   const schedulerError = reporter.problemOf('scheduler');
+  const capacityError = reporter.problemOf('capacity');
   const removed = removedServices(observed, book.names);
   for (const r of removed) used += r.holding;
   return {
@@ -67,6 +68,7 @@ export function buildSnapshot(input: SnapshotInput): ControllerSnapshot {
           removed: removed.map((r) => ({ name: r.name, replicas: r.holding, kept: input.keepRemoved })),
         }),
     ...(schedulerError === undefined ? {} : { schedulerError }),
+    ...(capacityError === undefined ? {} : { capacityError }),
   };
 }
 

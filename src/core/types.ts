@@ -285,6 +285,11 @@ export interface Snapshot {
   readonly removed?: readonly { readonly name: string; readonly replicas: number; readonly kept: boolean }[];
   /** Set while the back-end cannot be observed (error or no answer in time): nothing is planned meanwhile. */
   readonly schedulerError?: string;
+  /**
+   * Set while a live capacity reading is not taken (it failed, or is implausible: see docs/capacity.md); the
+   * last good capacity holds meanwhile, or, before the first, nothing is planned.
+   */
+  readonly capacityError?: string;
 }
 
 export type EventKind = 'plan' | 'scale' | 'error' | 'recovered' | 'replica';
