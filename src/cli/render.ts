@@ -85,6 +85,7 @@ export class LiveView {
     const parts: ScreenPart[] = [
       { lines: [title], keep: 1 },
       ...(snapshot.schedulerError === undefined ? [] : [{ lines: [`back-end: ${snapshot.schedulerError}`] }]),
+      ...(snapshot.capacityError === undefined ? [] : [{ lines: [`capacity: ${snapshot.capacityError}`] }]),
       { lines: table(snapshot).split('\n'), keep: 1, more: (n: number) => `+${n} more services` },
       { lines: bars(snapshot).split('\n') },
       { lines: this.events, tail: true, more: (n: number) => `+${n} earlier events` },

@@ -133,14 +133,17 @@ export function drawChart() {
         base[i] = v;
       });
     }
-    // Capacity.
+    // Capacity: a step line, since it changes at an instant (a node joins or leaves).
     ctx.setLineDash([6, 4]);
     ctx.strokeStyle = '#e2e8f0';
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     run.forEach((s, i) => {
       if (i === 0) ctx.moveTo(x(s.t), y(s.capacity));
-      else ctx.lineTo(x(s.t), y(s.capacity));
+      else {
+        ctx.lineTo(x(s.t), y(run[i - 1].capacity));
+        ctx.lineTo(x(s.t), y(s.capacity));
+      }
     });
     ctx.stroke();
     ctx.setLineDash([]);

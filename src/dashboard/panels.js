@@ -18,8 +18,12 @@ export function renderHeader(s) {
   byId('capacity').textContent = `capacity ${s.capacity.used} / ${s.capacity.replicas}`;
   // While the back-end cannot be observed nothing is planned: say so above everything else.
   const banner = byId('scheduler-error');
-  banner.hidden = s.schedulerError === undefined;
-  banner.textContent = s.schedulerError === undefined ? '' : `back-end: ${s.schedulerError}`;
+  const trouble = [
+    ...(s.schedulerError === undefined ? [] : [`back-end: ${s.schedulerError}`]),
+    ...(s.capacityError === undefined ? [] : [`capacity: ${s.capacityError}`]),
+  ];
+  banner.hidden = trouble.length === 0;
+  banner.textContent = trouble.join(' · ');
   byId('clock').textContent = new Date(s.time).toLocaleTimeString([], { hour12: false });
   document.title = `microscaler · ${s.name}`;
 }
