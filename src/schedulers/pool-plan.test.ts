@@ -2,7 +2,7 @@
 // `!` for a noticed warming one and `*` for a frozen one whose pause has taken effect.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type PoolMember, type PoolOrder, planPool } from './pool-plan.js';
+import { type PoolMember, type PoolOrder, PROCESS_ORDER, planPool } from './pool-plan.js';
 import { countReplicas, type ReplicaState } from './replica-counts.js';
 
 interface R extends PoolMember {
@@ -36,8 +36,6 @@ function plan(spec: string, active: number, frozen: number | undefined, order?: 
   if (p.warm > 0) out.warm = p.warm;
   return out;
 }
-
-const PROCESS_ORDER: PoolOrder = { thaw: 'oldest-first', freeze: 'oldest-first', takeOverWarming: false };
 
 const cases: [string, string, number, number | undefined, Named, PoolOrder?][] = [
   // No pool target: only the active count, the pool left as it is.
@@ -126,6 +124,30 @@ const cases: [string, string, number, number | undefined, Named, PoolOrder?][] =
     PROCESS_ORDER,
   ],
   ['process: missing ones start cold', 'a:warming b:running', 3, 1, { cold: 2 }, PROCESS_ORDER],
+  [
+    'process: noticed warming kept first, then the oldest frozen thawed',
+    'a:warming! b:frozen c:warming d:frozen',
+    3,
+    2,
+    { keep: 'a', thaw: 'd b', warm: 1 },
+    PROCESS_ORDER,
+  ],
+  [
+    'process: the excess goes warming first, then the newest frozen',
+    'a:frozen b:warming c:frozen d:warming e:running',
+    1,
+    1,
+    { remove: 'b d a' },
+    PROCESS_ORDER,
+  ],
+  [
+    'process: a removed service stops its oldest first (live given oldest first, pool newest first)',
+    'c:running b:starting a:running d:frozen',
+    0,
+    undefined,
+    { stop: 'c b a' },
+    PROCESS_ORDER,
+  ],
 ];
 
 for (const [name, spec, active, frozen, want, order] of cases) {

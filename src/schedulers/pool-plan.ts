@@ -35,6 +35,16 @@ export const DOCKER_ORDER: PoolOrder = {
   takeOverWarming: true,
 };
 
+/**
+ * The process back-end's choice: a thaw resumes the replica that has done the most work, the oldest of the
+ * surplus freeze (the newest stop), and a warming replica is never taken over (it is frozen once it runs).
+ */
+export const PROCESS_ORDER: PoolOrder = {
+  thaw: 'oldest-first',
+  freeze: 'oldest-first',
+  takeOverWarming: false,
+};
+
 export interface PoolPlan<R> {
   /** Noticed warming replicas that become active: their freeze is called off. */
   readonly keep: readonly R[];

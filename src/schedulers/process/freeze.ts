@@ -86,6 +86,12 @@ export class Freezer {
     });
   }
 
+  /** Whether `r`'s freeze is still in its notice's grace, so that takeBack() would call it off. */
+  noticed(r: Replica): boolean {
+    const notice = this.core.runs.get(r.service)?.freezeNotice;
+    return Boolean(notice) && r.state === 'warming' && !r.frozen && this.core.notices.inGrace(r.id);
+  }
+
   /**
    * Calls off up to `count` freezes still in their grace (removing those replicas from `warming`): they run
    * on, told so. Returns the resumes, one per replica taken back.

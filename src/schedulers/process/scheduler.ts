@@ -20,6 +20,7 @@ import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { Observed, RunSpec } from '../../core/types.js';
 import { FreezeNotices } from '../freeze-notify.js';
+import { PROCESS_ORDER, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { CrashLoops } from './crash-loop.js';
 import { Freezer } from './freeze.js';
@@ -195,64 +196,37 @@ export class ProcessScheduler implements FreezingScheduler {
     await this.init();
     await this.scanner.scan();
     this.freezer.syncFrozen(service);
-    const mine = [...this.table.values()].filter((r) => r.service === service);
-    // Newest first: surplus replicas are taken from the front.
-    const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
-    // A removed service's replicas are all stopped, oldest first (the replica that ran longest goes first).
-    const order = run ? newestFirst : (a: Replica, b: Replica) => -newestFirst(a, b);
-    const active = mine.filter((r) => r.state === 'starting' || r.state === 'running').sort(order);
     const log = (what: string, count: number) => {
       if (count > 0) {
         this.ctx.logger.log('info', `${what} ${count} replica(s) of ${service}`, { service, reason });
       }
     };
-
     // Draining: nothing stays, frozen and warming replicas included.
     const keep = frozen ?? (this.modes.draining && replicas === 0 ? 0 : undefined);
-    const work: Promise<void>[] = [];
-    let cold = 0;
-    let warm = 0;
-    if (keep === undefined) {
-      if (active.length > replicas) {
-        const surplus = active.slice(0, active.length - replicas);
-        log('stopping', surplus.length);
-        for (const r of surplus) this.stopper.stop(r);
-        return;
-      }
-      cold = replicas - active.length;
-    } else {
-      // Oldest first: a thaw resumes the replica that has done the most work.
-      const frozenOnes = mine.filter((r) => r.state === 'frozen').sort((a, b) => -newestFirst(a, b));
-      const warming = mine.filter((r) => r.state === 'warming').sort(newestFirst);
-      if (replicas > active.length) {
-        // Replicas told of a freeze and still in their grace are simply not frozen: the quickest of all.
-        const back = this.freezer.takeBack(warming, replicas - active.length).length;
-        log('keeping (freeze called off)', back);
-        const thawed = frozenOnes.splice(0, Math.min(replicas - active.length - back, frozenOnes.length));
-        log('thawing', thawed.length);
-        for (const r of thawed) this.freezer.thaw(r);
-        cold = replicas - active.length - back - thawed.length;
-      } else if (replicas < active.length) {
-        const surplus = active.slice(0, active.length - replicas);
-        const room = Math.max(0, keep - frozenOnes.length - warming.length);
-        // The oldest of the surplus (the end of the list) are frozen; the newest are stopped.
-        const toFreeze = surplus.splice(Math.max(0, surplus.length - room));
-        log('freezing', toFreeze.length);
-        log('stopping', surplus.length);
-        for (const r of surplus) this.stopper.stop(r);
-        for (const r of toFreeze) work.push(this.freezer.freeze(r));
-        warming.push(...toFreeze);
-      }
-      const pool = frozenOnes.length + warming.length;
-      if (pool > keep) {
-        // Warming ones first (they hold nothing yet), then the newest frozen; never thawed, never graced.
-        const removed = [...warming, ...frozenOnes.sort(newestFirst)].slice(0, pool - keep);
-        log('removing frozen', removed.length);
-        for (const r of removed) this.stopper.kill(r);
-        work.push(waitGone(removed, REMOVE_WAIT_MS, this.ctx.clock));
-      }
-      warm = Math.max(0, keep - pool);
+    const plan = planPool(this.members(service, run !== undefined), replicas, keep, {
+      order: PROCESS_ORDER,
+      noticed: (r) => this.freezer.noticed(r),
+    });
+    if (keep === undefined && plan.stop.length > 0) {
+      log('stopping', plan.stop.length);
+      for (const r of plan.stop) this.stopper.stop(r);
+      return;
     }
+    // Replicas told of a freeze and still in their grace are simply not frozen: the quickest of all.
+    log('keeping (freeze called off)', this.freezer.takeBack([...plan.keep], plan.keep.length).length);
+    log('thawing', plan.thaw.length);
+    for (const r of plan.thaw) this.freezer.thaw(r);
+    log('freezing', plan.freeze.length);
+    log('stopping', plan.stop.length);
+    for (const r of plan.stop) this.stopper.stop(r);
+    const work = plan.freeze.map((r) => this.freezer.freeze(r));
+    if (plan.remove.length > 0) {
+      // Warming ones first (they hold nothing yet), then the newest frozen; never thawed, never graced.
+      log('removing frozen', plan.remove.length);
+      for (const r of plan.remove) this.stopper.kill(r);
+      work.push(waitGone(plan.remove, REMOVE_WAIT_MS, this.ctx.clock));
+    }
+    let { cold, warm } = plan;
     // A crash loop: no new replica until its backoff is over (thaws, freezes and removals still happen).
     const blocked = cold + warm > 0 ? this.crashes.blocked(service) : undefined;
     if (blocked) {
@@ -276,6 +250,19 @@ export class ProcessScheduler implements FreezingScheduler {
       throw new Error(`${errorMessage(failed[0])}${more}`);
     }
     if (blocked) throw new TransientError(`process scheduler: ${blocked}`);
+  }
+
+  /**
+   * One service's replicas for the pool plan: active ones newest first (surplus is taken from the front; a
+   * removed service's oldest first, the replica that ran longest goes first), then the pool newest first.
+   */
+  private members(service: string, configured: boolean): Replica[] {
+    const mine = [...this.table.values()].filter((r) => r.service === service);
+    const newestFirst = (a: Replica, b: Replica) => b.startedAt - a.startedAt || b.seq - a.seq;
+    const order = configured ? newestFirst : (a: Replica, b: Replica) => -newestFirst(a, b);
+    const active = mine.filter((r) => r.state === 'starting' || r.state === 'running').sort(order);
+    const pool = mine.filter((r) => r.state === 'frozen' || r.state === 'warming').sort(newestFirst);
+    return [...active, ...pool];
   }
 
   watch(onChange: (service: string) => void): () => void {
