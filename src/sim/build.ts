@@ -1,6 +1,7 @@
 import { byPriorityThenName } from '../core/order.js';
 import type { ServiceSpec } from '../core/types.js';
 import { DemandReplay, type TraceColumn } from './demand.js';
+import type { NodeSetup } from './nodes.js';
 import { DOCKER_START, DOCKER_STOP, type Duration } from './random.js';
 import type { SimService, SimSetup } from './setup.js';
 import { impliedRate } from './simulation.js';
@@ -18,6 +19,8 @@ export interface BuildInput {
   readonly seed?: number;
   /** Cuts the run short (simulated ms); default: until the longest replayed column ends. */
   readonly durationMs?: number;
+  /** A cluster of nodes (capacity is then its most: max × size). */
+  readonly nodes?: NodeSetup;
 }
 
 /** The simulator's time step: microscaler's interval, at most 100 ms (every peer's period is a multiple). */
@@ -49,5 +52,6 @@ export function buildSetup(input: BuildInput): SimSetup {
     seed: input.seed ?? 1,
     intervalMs: input.intervalMs,
     readTimeoutMs: input.readTimeoutMs,
+    ...(input.nodes ? { nodes: input.nodes } : {}),
   };
 }

@@ -7,20 +7,23 @@ import type { SimService } from './setup.js';
  * priority classes. Surplus replicas stop at once. Pending replicas are placed in priority order into capacity
  * that is free now; a priority level that cannot be placed evicts lower-priority replicas (lowest priority,
  * most recently started first) and waits for them to stop, and lower levels are not placed meanwhile.
- * Within a level, free capacity goes one replica at a time to each pending service in turn.
+ * Within a level, free capacity goes one replica at a time to each pending service in turn. When the capacity
+ * in force drops below what runs (a node removed), the replicas beyond it stop at once, lowest priority and
+ * most recently started first, as a drained node's pods are evicted and the lowest priorities lose the
+ * places left.
  */
 export class Cluster {
   private readonly store: ReplicaStore;
   private readonly services: readonly SimService[];
-  private readonly capacity: number;
+  private readonly capacity: () => number;
   /** What each service asks for. */
   readonly wanted: Int32Array;
   private readonly levels: number[][];
 
-  constructor(store: ReplicaStore, services: readonly SimService[], capacity: number) {
+  constructor(store: ReplicaStore, services: readonly SimService[], capacity: number | (() => number)) {
     this.store = store;
     this.services = services;
-    this.capacity = capacity;
+    this.capacity = typeof capacity === 'number' ? () => capacity : capacity;
     this.wanted = new Int32Array(services.length);
     const byPriority = new Map<number, number[]>();
     services.forEach((s, i) => {
@@ -43,7 +46,9 @@ export class Cluster {
       const surplus = store.active(i) - (this.wanted[i] as number);
       if (surplus > 0) store.stop(i, surplus, now);
     }
-    let free = this.capacity - store.occupied();
+    const capacity = this.capacity();
+    this.shrink(capacity, now);
+    let free = capacity - store.occupied();
     for (let l = 0; l < this.levels.length; l++) {
       const level = this.levels[l] as number[];
       let pending = 0;
@@ -61,10 +66,11 @@ export class Cluster {
         }
       }
       if (pending === 0) continue;
-      // Capacity still stopping will come free; evict lower priorities for the rest, and wait.
-      let stopping = 0;
-      for (let i = 0; i < n; i++) stopping += store.stoppingCount(i);
-      let evict = pending - stopping;
+      // Capacity still stopping will come free; evict lower priorities for the rest, and wait. (What will
+      // come free is what is stopping, unless the capacity shrank below what runs and stops.)
+      let active = 0;
+      for (let i = 0; i < n; i++) active += store.active(i);
+      let evict = pending - Math.max(0, capacity - active);
       for (let m = this.levels.length - 1; m > l && evict > 0; m--) {
         const lower = this.levels[m] as number[];
         for (let j = lower.length - 1; j >= 0 && evict > 0; j--) {
@@ -77,6 +83,24 @@ export class Cluster {
         }
       }
       return;
+    }
+  }
+
+  /** Stops the replicas beyond the capacity, lowest priority and most recently started first. */
+  private shrink(capacity: number, now: number): void {
+    let active = 0;
+    for (let i = 0; i < this.services.length; i++) active += this.store.active(i);
+    let over = active - capacity;
+    for (let m = this.levels.length - 1; m >= 0 && over > 0; m--) {
+      const level = this.levels[m] as number[];
+      for (let j = level.length - 1; j >= 0 && over > 0; j--) {
+        const i = level[j] as number;
+        const take = Math.min(over, this.store.active(i));
+        if (take > 0) {
+          this.store.stop(i, take, now);
+          over -= take;
+        }
+      }
     }
   }
 }

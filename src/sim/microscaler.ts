@@ -1,7 +1,8 @@
 import { Controller, decide, NO_CALLS, type PendingReason } from '../controller/index.js';
 import type { Logger, Source } from '../core/ports.js';
-import type { Observed, Plan, SourceResult } from '../core/types.js';
+import type { Capacity, Observed, Plan, SourceResult } from '../core/types.js';
 import { EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
+import { type PlanHook, pressureRules } from './pressure-rules.js';
 import type { Policy, SimContext, SimService } from './setup.js';
 import { SimScheduler } from './sim-scheduler.js';
 import { SimSource } from './sim-source.js';
@@ -91,9 +92,23 @@ export function controllerPolicy(ctx: SimContext): Policy {
  * last plan (watch()). A test runs both on the same trace and expects the same scores.
  */
 export function microscalerPolicy(ctx: SimContext): Policy {
-  const { setup, store } = ctx;
+  return fastMicroscaler(ctx, ctx.nodes ? pressureRules(ctx.nodes, ctx.setup.services) : undefined);
+}
+
+/** microscaler on a cluster's nodes without asking for more or fewer (a fixed fleet). */
+export function fleetMicroscaler(ctx: SimContext): Policy {
+  return fastMicroscaler(ctx, undefined);
+}
+
+/**
+ * The fast loop; `afterPlan` sees every tick's plan and the capacity it was made for (on a cluster of nodes,
+ * the pressure rules that ask for nodes). The capacity is the nodes' in force, read every tick.
+ */
+function fastMicroscaler(ctx: SimContext, afterPlan: PlanHook | undefined): Policy {
+  const { setup, store, nodes } = ctx;
   const services = setup.services;
-  const capacity = { replicas: setup.capacity };
+  const fixed = { replicas: setup.capacity };
+  const inForce = (): Capacity => (nodes ? { replicas: nodes.capacity() } : fixed);
   const names = new Set(services.map((s) => s.name));
   const index = new Map(services.map((s, i) => [s.name, i]));
   const every = Math.max(1, Math.round(setup.intervalMs / setup.stepMs));
@@ -123,6 +138,7 @@ export function microscalerPolicy(ctx: SimContext): Policy {
 
   const reconcile = (now: number, observed: ReadonlyMap<string, Observed>) => {
     if (!last) return;
+    const capacity = inForce();
     const { calls } = decide({
       plan: last,
       observed,
@@ -154,10 +170,12 @@ export function microscalerPolicy(ctx: SimContext): Policy {
         if (r) readings.set((services[i] as SimService).name, r.readAt(now));
       }
       const observed = observe();
+      const capacity = inForce();
       const result = plan({ now, capacity, services, readings, observed }, memory);
       memory = result.memory;
       last = result.plan;
       reconcile(now, observed);
+      afterPlan?.(now, capacity, last);
     },
   };
 }

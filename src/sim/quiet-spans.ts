@@ -1,6 +1,7 @@
 // Long spans where nothing can happen (a trace whose intervals last a day, a month of zero demand) are
 // stepped over in one move: at 100 ms a step, a 86,400,000 s interval is 864 million steps of nothing.
 import type { DemandReplay } from './demand.js';
+import type { NodePool } from './nodes.js';
 import type { ReplicaStore } from './replicas.js';
 import type { SimSetup } from './setup.js';
 import type { WorkModel } from './work.js';
@@ -21,11 +22,13 @@ export class QuietSpans {
   private readonly backlogs: Float64Array;
   /** The first step of the current run of unchanged steps. */
   private since = 0;
+  private nodeVersion = -1;
 
   constructor(
     private readonly setup: SimSetup,
     private readonly store: ReplicaStore,
     private readonly work: WorkModel,
+    private readonly nodes?: NodePool,
   ) {
     this.demands = setup.services.map((s) => s.demand);
     this.ready = new Int32Array(setup.services.length).fill(-1);
@@ -43,6 +46,12 @@ export class QuietSpans {
     const to = from + stepMs;
     let next = steps * stepMs;
     let same = true;
+    // Nodes: none booting or leaving, none added or removed (a node autoscaler's windows, at most 20 min
+    // from the last change of replicas or nodes, have then run out: see docs/simulator.md).
+    if (this.nodes && (this.nodes.moving() || this.nodes.version !== this.nodeVersion)) {
+      same = false;
+      this.nodeVersion = this.nodes.version;
+    }
     for (let i = 0; i < this.demands.length; i++) {
       const ready = this.store.ready[i] as number;
       if (this.store.startingCount(i) > 0 || this.store.stoppingCount(i) > 0 || ready !== this.ready[i]) {

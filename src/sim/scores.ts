@@ -14,6 +14,14 @@ export interface Scores {
   readonly overshoot: number;
 }
 
+/** The scores a run on a cluster of nodes adds. */
+export interface NodeScores {
+  /** Nodes billed (booting, ready or being removed), integrated over the run, in hours of trace time. */
+  readonly nodeHours: number;
+  /** The most nodes billed at once. */
+  readonly peakNodes: number;
+}
+
 export const SCORE_NAMES = [
   'p1LateWork',
   'p1MaxBacklog',

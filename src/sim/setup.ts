@@ -1,5 +1,6 @@
 import type { ServicePolicy } from '../core/types.js';
 import type { DemandReplay } from './demand.js';
+import type { NodePool, NodeSetup } from './nodes.js';
 import type { Duration } from './random.js';
 import type { ReplicaStore } from './replicas.js';
 import type { WorkModel } from './work.js';
@@ -30,6 +31,8 @@ export interface SimSetup {
   /** microscaler's own settings. */
   readonly intervalMs: number;
   readonly readTimeoutMs: number;
+  /** A cluster of nodes: the capacity in force is the ready nodes' (`capacity` is then its most). */
+  readonly nodes?: NodeSetup;
 }
 
 /** What a policy may look at and act on during a run. */
@@ -37,6 +40,8 @@ export interface SimContext {
   readonly setup: SimSetup;
   readonly store: ReplicaStore;
   readonly work: WorkModel;
+  /** The nodes, when the setup has them. */
+  readonly nodes?: NodePool;
 }
 
 /** A scaling policy under test: microscaler, a peer, a static split or the oracle. */

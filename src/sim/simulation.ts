@@ -1,7 +1,9 @@
 import type { DemandReplay } from './demand.js';
+import { NodePool } from './nodes.js';
 import { QuietSpans } from './quiet-spans.js';
+import { longest } from './random.js';
 import { ReplicaStore } from './replicas.js';
-import type { Scores } from './scores.js';
+import type { NodeScores, Scores } from './scores.js';
 import type { PolicyFactory, SimContext, SimSetup } from './setup.js';
 import { WorkModel } from './work.js';
 
@@ -21,6 +23,8 @@ export interface Series {
 
 export interface SimResult {
   readonly scores: Scores;
+  /** On a cluster of nodes (setup.nodes) only. */
+  readonly nodes?: NodeScores;
   readonly series: Series;
   /** Totals behind the scores, for tests and reports. */
   readonly totals: {
@@ -58,7 +62,11 @@ export async function runSimulation(
     setup.seed,
   );
   const work = new WorkModel(services, stepMs, setup.targetDelayMs);
-  const ctx: SimContext = { setup, store, work };
+  // A removed node holds its stopping replicas for the longest stop, plus a tick in which to stop them.
+  const nodes = setup.nodes
+    ? new NodePool(setup.nodes, setup.seed, longest(setup.stop) + setup.intervalMs)
+    : undefined;
+  const ctx: SimContext = { setup, store, work, ...(nodes ? { nodes } : {}) };
   const policy = factory(ctx);
   const changed = policy.changed?.bind(policy);
   const steps = Math.ceil(setup.durationMs / stepMs - 1e-9);
@@ -66,21 +74,28 @@ export async function runSimulation(
   const series: Series = { t: [], demand: [], p1: [], p2: [], backlog: [] };
   const p1 = services.map((s) => s.priority === 1);
   let overshoot = 0;
-  const quiet = options.skipQuiet === false ? undefined : new QuietSpans(setup, store, work);
+  /** Replica-ms of capacity in force. */
+  let capacityMs = 0;
+  const quiet = options.skipQuiet === false ? undefined : new QuietSpans(setup, store, work, nodes);
 
   for (let k = 0; k < steps; k++) {
     const now = k * stepMs;
+    nodes?.advance(now);
     store.advance(now, changed);
     const acting = policy.step(now, k);
     if (acting) await acting;
-    const over = store.occupied() - capacity;
+    const over = store.occupied() - (nodes ? nodes.held() : capacity);
     if (over > overshoot) overshoot = over;
+    nodes?.bill(stepMs);
+    capacityMs += (nodes ? nodes.capacity() : capacity) * stepMs;
     work.step(k, store.ready);
     if (k % every === 0) sample(series, setup, store, work, p1, now);
     const to = quiet?.after(k, steps) ?? k;
     if (to > k) {
       // Nothing changes until step `to`: its work in one move, its samples as they would have been.
       work.skip(k + 1, to + 1, store.ready);
+      nodes?.bill((to - k) * stepMs);
+      capacityMs += (nodes ? nodes.capacity() : capacity) * (to - k) * stepMs;
       for (let j = Math.ceil((k + 1) / every) * every; j <= to; j += every) {
         sample(series, setup, store, work, p1, j * stepMs);
       }
@@ -115,11 +130,12 @@ export async function runSimulation(
       // Below a billionth is rounding in the fluid arithmetic, not work that waited.
       p1LateWork: arrived > 0 && late > 1e-9 * arrived ? late / arrived : 0,
       p1MaxBacklog: work.maxP1Backlog,
-      utilisation: seconds > 0 ? busy / (capacity * seconds) : 0,
+      utilisation: seconds > 0 ? busy / (nodes ? capacityMs / 1000 : capacity * seconds) : 0,
       p2WorkDone: p2,
       churnPerHour: seconds > 0 ? ((starts + stops) * 3600) / seconds : 0,
       overshoot,
     },
+    ...(nodes ? { nodes: { nodeHours: nodes.nodeHours, peakNodes: nodes.peakNodes } } : {}),
     series,
     totals: { p1Arrived: arrived, p1Served: served, p1Backlog: backlog, p1Late: late, starts, stops, steps },
   };

@@ -1,5 +1,6 @@
+import type { Cluster } from '../cluster.js';
 import { longest } from '../random.js';
-import type { SimContext, SimService } from '../setup.js';
+import type { SimContext, SimService, SimSetup } from '../setup.js';
 import { clusterPolicy } from './static-split.js';
 
 const EPS = 1e-9;
@@ -10,10 +11,10 @@ const EPS = 1e-9;
  * (so a replica is ready, after evicting a batch replica, before its demand arrives), plus enough to drain any
  * backlog within a second, and lets capacity go as soon as the coming demand allows.
  */
-export const oraclePolicy = clusterPolicy((s: SimService, i: number, ctx: SimContext) => {
+const oracleScaler = (s: SimService, i: number, ctx: SimContext) => {
   const demand = s.demand;
   if (!demand || s.perReplicaRate <= 0) return undefined;
-  const lead = longest(ctx.setup.startUp) + longest(ctx.setup.stop) + ctx.setup.stepMs;
+  const lead = oracleReach(ctx.setup);
   const rate = s.perReplicaRate;
   return {
     step(now: number) {
@@ -27,4 +28,15 @@ export const oraclePolicy = clusterPolicy((s: SimService, i: number, ctx: SimCon
       return Math.min(s.max, Math.max(s.min, need));
     },
   };
-});
+};
+
+export const oraclePolicy = clusterPolicy(oracleScaler);
+
+/** The oracle on a cluster of nodes, with what manages them. */
+export const oracleOnNodes = (machines: (ctx: SimContext, cluster: Cluster) => (now: number) => void) =>
+  clusterPolicy(oracleScaler, machines);
+
+/** How far ahead the oracle's replicas look: the longest stop and start-up, and a step. */
+export function oracleReach(setup: SimSetup): number {
+  return longest(setup.startUp) + longest(setup.stop) + setup.stepMs;
+}

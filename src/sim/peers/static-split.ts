@@ -15,10 +15,15 @@ export function peakNeed(s: SimService): number {
  * demand ask for their max (remainder) or their fixed count. This is how every peer, the static split and the
  * oracle are run: they know no priorities, the cluster does.
  */
-export function clusterPolicy(make: (s: SimService, i: number, ctx: SimContext) => Autoscaler | undefined) {
+export function clusterPolicy(
+  make: (s: SimService, i: number, ctx: SimContext) => Autoscaler | undefined,
+  /** On a cluster of nodes: what manages them, called after every placement. */
+  machines?: (ctx: SimContext, cluster: Cluster) => (now: number) => void,
+) {
   return (ctx: SimContext): Policy => {
-    const { setup, store } = ctx;
-    const cluster = new Cluster(store, setup.services, setup.capacity);
+    const { setup, store, nodes } = ctx;
+    const cluster = new Cluster(store, setup.services, nodes ? () => nodes.capacity() : setup.capacity);
+    const manage = machines?.(ctx, cluster);
     const scalers = setup.services.map((s, i) => (s.demand ? make(s, i, ctx) : undefined));
     setup.services.forEach((s, i) => {
       if (scalers[i]) return;
@@ -33,6 +38,7 @@ export function clusterPolicy(make: (s: SimService, i: number, ctx: SimContext) 
           cluster.want(i, a.step(now, load(ctx, i, now), store.ready[i] as number, starting));
         }
         cluster.place(now);
+        manage?.(now);
       },
     };
   };
