@@ -13,28 +13,22 @@
 // containers running for the next run to adopt.
 //
 // Freezing (scaleWithPool, the FreezingScheduler port): a frozen replica is a paused container (pause.ts).
-// Here each call's pool plan (../pool-plan.ts) is carried out. A listing adopts paused containers as
-// frozen, never unpausing them.
+// Here each call's pool plan (../pool-plan.ts) is carried out. Listings and adoption: listing.ts.
 import { z } from 'zod';
 import { errorMessage } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { Observed, RunSpec } from '../../core/types.js';
 import { DockerApi, DockerUnreachableError, filters } from '../../infra/docker-api.js';
-import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from '../docker-labels.js';
+import { LABEL_INSTANCE, requireImages } from '../docker-labels.js';
 import { FreezeNotices } from '../freeze-notify.js';
 import { type PoolPlan, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { Images } from './images.js';
 import { Lifecycle } from './lifecycle.js';
+import { Listing } from './listing.js';
 import { Pauses } from './pause.js';
-import {
-  type ContainerInfo,
-  type ContainerSummary,
-  counted,
-  type EngineEvent,
-  type Replica,
-} from './replica.js';
+import { type ContainerInfo, counted, type EngineEvent, type Replica } from './replica.js';
 import { DockerState } from './state.js';
 
 export { LABEL_INSTANCE, LABEL_SERVICE } from '../docker-labels.js';
@@ -67,8 +61,7 @@ export class DockerScheduler implements FreezingScheduler {
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
   private readonly pauses: Pauses;
-  private readonly warned = new Set<string>();
-  private relisting = false;
+  private readonly listing: Listing;
   private ready: Promise<void> | undefined;
   private events: Promise<void> | undefined;
 
@@ -109,6 +102,11 @@ export class DockerScheduler implements FreezingScheduler {
     this.pauses = new Pauses(this.state, settings.concurrency, this.notices, (r, now) =>
       this.lifecycle.stop(r, now),
     );
+    this.listing = new Listing(this.state, {
+      stop: (r, now) => this.lifecycle.stop(r, now),
+      exited: (r, code) => this.lifecycle.exited(r, code),
+      pausedFromOutside: (r, paused) => this.pauses.pausedFromOutside(r, paused),
+    });
   }
 
   /** Negotiates the API version, opens the event stream and adopts labelled containers. Idempotent. */
@@ -367,7 +365,7 @@ export class DockerScheduler implements FreezingScheduler {
   /** After the stream opens: list, reconcile, and only then say we are connected. */
   private async resync(stream: AbortController): Promise<void> {
     try {
-      await this.sync(stream.signal);
+      await this.listing.sync(stream.signal);
     } catch (error) {
       if (stream.signal.aborted) return;
       this.state.setDown(`cannot list containers: ${errorMessage(error)}`);
@@ -376,84 +374,6 @@ export class DockerScheduler implements FreezingScheduler {
     }
     if (stream.signal.aborted) return;
     this.state.setUp();
-  }
-
-  /** Reconciles what we track with the engine's own list of this instance's containers. */
-  private async sync(signal: AbortSignal): Promise<void> {
-    const started = this.ctx.clock.now();
-    const { body } = await this.api.request<ContainerSummary[]>('GET', '/containers/json', {
-      query: { all: true, filters: filters({ label: [`${LABEL_INSTANCE}=${this.ctx.instance}`] }) },
-      signal,
-    });
-    const seen = new Set<Replica>();
-    let adopted = 0;
-    let adoptedFrozen = 0;
-    for (const c of body) {
-      const labels = c.Labels ?? {};
-      if (labels[LABEL_INSTANCE] !== this.ctx.instance) continue; // the filter did this; a second look costs nothing
-      const service = labels[LABEL_SERVICE] ?? '';
-      const name = (c.Names?.[0] ?? c.Id).replace(/^\//, '');
-      if (!this.state.runs.has(service) && !this.warned.has(c.Id)) {
-        // Ours, of a service the config no longer has: adopted, so that it counts against capacity; the
-        // controller stops it, or keeps it running with `run --keep-removed`.
-        this.warned.add(c.Id);
-        this.ctx.logger.log(
-          'info',
-          `container ${name} of service "${service}", which is not in the config, adopted`,
-        );
-      }
-      const paused = c.State === 'paused';
-      const alive = c.State === 'running' || c.State === 'restarting' || paused;
-      let r = this.state.byId(c.Id) ?? this.state.byName(name);
-      if (!r) {
-        const createdAt = (c.Created ?? 0) * 1000;
-        r = this.state.track({
-          name,
-          id: c.Id,
-          service,
-          // A paused one is adopted frozen, as it is: never unpaused by being found.
-          state: paused ? 'frozen' : alive ? 'running' : 'stopping',
-          createdAt,
-          adopted: true,
-        });
-        r.paused = paused;
-        r.startedAt = createdAt;
-        if (paused) adoptedFrozen++;
-        else if (alive) adopted++;
-        else this.lifecycle.stop(r); // ours, and no longer running: it only holds capacity
-        this.state.notify(service);
-      } else {
-        if (r.id === undefined) this.state.setId(r, c.Id);
-        const settled = !r.busy && r.freezeOps === 0 && r.frozenAt < started;
-        if (!alive && (r.state === 'running' || r.state === 'frozen') && settled)
-          this.lifecycle.exited(r, undefined);
-        else if (alive && settled && r.paused !== paused) this.pauses.pausedFromOutside(r, paused);
-      }
-      seen.add(r);
-    }
-    for (const r of [...this.state.each()]) {
-      // Gone while we could not see: known before this listing started, and not in it.
-      if (!seen.has(r) && r.id !== undefined && r.knownAt < started && !r.busy) this.state.drop(r);
-    }
-    for (const r of this.state.each()) {
-      if (r.state === 'stopping' && !r.stopQueued) this.lifecycle.stop(r, true);
-    }
-    if (adopted > 0) this.ctx.logger.log('info', `adopted ${adopted} running container(s)`);
-    if (adoptedFrozen > 0)
-      this.ctx.logger.log('info', `adopted ${adoptedFrozen} frozen (paused) container(s)`);
-  }
-
-  /** One extra listing soon (coalesced), while the stream is up; a broken stream lists again anyway. */
-  private relist(): void {
-    if (this.relisting || this.state.closed) return;
-    this.relisting = true;
-    setTimeout(() => {
-      this.relisting = false;
-      if (this.state.closed || this.state.down) return;
-      this.sync(this.state.signal).catch((error: unknown) => {
-        this.ctx.logger.log('warn', `cannot list containers: ${errorMessage(error)}`);
-      });
-    }, 20).unref();
   }
 
   private onEvent(e: EngineEvent): void {
@@ -466,7 +386,7 @@ export class DockerScheduler implements FreezingScheduler {
       // A labelled container we did not make or list: made by a microscaler that died with its create or
       // start in flight (the engine finishes those), or by another instance sharing the name. List again
       // at once to adopt it (or remove it, if it never started), so it neither runs nor sits untracked.
-      if (e.Action === 'create' || e.Action === 'start') this.relist();
+      if (e.Action === 'create' || e.Action === 'start') this.listing.relist();
       return;
     }
     if (r.id === undefined && id !== '') this.state.setId(r, id);
