@@ -7,6 +7,7 @@ import {
   type Observed,
   type Plan,
   type Reason,
+  type ServicePlan,
   type ServicePolicy,
 } from '../core/types.js';
 import { type AdmitService, admit, admitFrozen, type FrozenAdmitService } from '../planner/index.js';
@@ -92,7 +93,7 @@ export interface Decision {
 
 export function decide(input: DecideInput): Decision {
   const { plan, observed, now, ledger, services, names, freezing } = input;
-  const desired = new Map(plan.services.map((s) => [s.name, s]));
+  const desired = byName(plan.services);
   const items: FrozenAdmitService[] = services.map((s) => {
     const seen = ledger.reserve(s.name, observed.get(s.name) ?? NONE_OBSERVED);
     // A service that does not freeze (no warm pool, preempt: stop) leaves frozen replicas it may have (a
@@ -138,7 +139,7 @@ export function decide(input: DecideInput): Decision {
   const admitted = new Map<string, { replicas: number; frozen?: number }>();
   // Without a service that freezes, the plain admission does the same (its frozen replicas, if any, count
   // in full as stopping) for less.
-  if (services.some((s) => freezes(freezing, s))) {
+  if (freezing && services.some((s) => freezes(freezing, s))) {
     const policies = new Map(services.map((s) => [s.name, s]));
     for (const [name, t] of admitFrozen(items, input.capacity)) {
       const policy = policies.get(name);
@@ -205,6 +206,13 @@ function removedNotice(input: DecideInput, r: RemovedService): RemovedNotice {
     active: r.active,
   };
   return { service: r, message, stop };
+}
+
+/** Each service's plan by name (a loop: decide() runs at every tick and replica change). */
+function byName(services: readonly ServicePlan[]): Map<string, ServicePlan> {
+  const out = new Map<string, ServicePlan>();
+  for (const s of services) out.set(s.name, s);
+  return out;
 }
 
 /** An item as the plain admission sees it: a call in flight asked for active replicas only. */
