@@ -94,7 +94,40 @@ export function renderMetrics(snapshot: Snapshot, metrics: ControllerMetrics | u
     '1 while the back-end answers observe calls; 0 while it fails or hangs (nothing is planned meanwhile).',
   );
   out.sample('microscaler_scheduler_up', {}, snapshot.schedulerError === undefined ? 1 : 0);
+  out.family(
+    'microscaler_capacity_up',
+    'gauge',
+    '1 while the capacity in force is read (or fixed), 0 while a reading is not taken.',
+  );
+  out.sample('microscaler_capacity_up', {}, snapshot.capacityError === undefined ? 1 : 0);
+  const p = snapshot.pressure;
+  if (p) {
+    const signals: [string, keyof NonNullable<Snapshot['pressure']>, string][] = [
+      ['unmet', 'unmet', 'Priority 1..k need the plan could not give (docs/capacity.md).'],
+      ['idle', 'idle', 'Capacity free or held only by lower priorities beyond their min, less warm pools.'],
+      ['unmet_sustained', 'sustainedUnmet', 'Unmet need that has lasted its window (0 until then).'],
+      ['idle_sustained', 'sustainedIdle', 'Idle capacity that has lasted its window (0 until then).'],
+    ];
+    for (const [suffix, key, help] of signals) {
+      const name = `microscaler_capacity_pressure_${suffix}`;
+      out.family(name, 'gauge', `${help} Labelled by resource: replicas, cpu (cores), memory (bytes).`);
+      const a = p[key] as { replicas: number; cpu: number; memory: number };
+      for (const resource of ['replicas', 'cpu', 'memory'] as const)
+        out.sample(name, { resource }, a[resource]);
+    }
+  }
   if (!metrics) return out.text();
+  if (metrics.autoscaleRequests && metrics.autoscaleRequests.size > 0) {
+    out.family(
+      'microscaler_autoscale_requests_total',
+      'counter',
+      'Requests to the autoscale target, by direction and outcome.',
+    );
+    for (const [key, n] of metrics.autoscaleRequests) {
+      const [direction = '', outcome = ''] = key.split(' ');
+      out.sample('microscaler_autoscale_requests_total', { direction, outcome }, n);
+    }
+  }
 
   out.family(
     'microscaler_observe_errors_total',

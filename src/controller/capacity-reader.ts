@@ -5,7 +5,8 @@
 import { errorMessage } from '../core/errors.js';
 import type { CapacitySource, Clock } from '../core/ports.js';
 import type { Capacity } from '../core/types.js';
-import { CapacityGuard, type CapacityReading, describeCapacity } from './capacity-guard.js';
+import type { NodeSize } from '../planner/autoscale.js';
+import { CapacityGuard, type CapacityReading, describeCapacity, sameCapacity } from './capacity-guard.js';
 import type { Reporter } from './reporter.js';
 import { within } from './within.js';
 
@@ -33,6 +34,8 @@ const HISTORY = 100;
 export class CapacityReader {
   private readonly guard: CapacityGuard;
   private inFlight: { started: number; abort: AbortController; done: Promise<CapacityReading> } | undefined;
+  /** The nodes the capacity in force counts, where its source counts nodes. */
+  private nodes: number | undefined;
   /** The latest changes taken, oldest first. */
   readonly steps: CapacityStep[] = [];
 
@@ -72,9 +75,21 @@ export class CapacityReader {
     }
   }
 
-  private apply(now: number, reading: CapacityReading): void {
+  /** One node's share of the capacity in force, where its source counts nodes. */
+  get nodeSize(): NodeSize | undefined {
+    const c = this.guard.capacity;
+    if (!c || !this.nodes) return undefined;
+    return {
+      cpu: (c.cpu ?? 0) / this.nodes,
+      memory: (c.memory ?? 0) / this.nodes,
+      replicas: c.replicas / this.nodes,
+    };
+  }
+
+  private apply(now: number, reading: CapacityReading & { readonly nodes?: number }): void {
     const { reporter } = this.opts;
     const verdict = this.guard.read(now, reading);
+    if ('capacity' in reading && sameCapacity(verdict.capacity, reading.capacity)) this.nodes = reading.nodes;
     if (verdict.change) {
       const { from, to, why } = verdict.change;
       this.steps.push({ at: now, capacity: to, ...(why ? { why } : {}) });

@@ -25,6 +25,7 @@ import {
   DEFAULT_SCALE_TIMEOUT_MS,
 } from './options.js';
 import { reportPlan } from './plan-events.js';
+import { DEFAULT_PRESSURE, PressureWatch } from './pressure-watch.js';
 import { capacityLeft, removedServices } from './removed.js';
 import { type Listener, Reporter } from './reporter.js';
 import { RunTimeChanges } from './run-time-changes.js';
@@ -59,6 +60,8 @@ export class Controller {
   private readonly reader: SourceReader;
   /** The live capacity, when the config reads it (issue 15); the fixed one otherwise. */
   private readonly live: CapacityReader | undefined;
+  /** The pressure signals for VM autoscaling, and the requests to the autoscale target. */
+  private readonly pressure: PressureWatch;
   /** Asks the back-end what runs; keeps its latest answer. */
   private readonly observer: Observer;
   /** Scale calls in flight, settled but unseen, and abandoned; each service's backoff. */
@@ -136,6 +139,10 @@ export class Controller {
           reporter: this.reporter,
         })
       : undefined;
+    this.pressure = new PressureWatch(
+      { ...DEFAULT_PRESSURE, ...options.pressure },
+      { ...shared, instance: options.name, wall: this.wall },
+    );
     this.observer = new Observer({ ...shared, timeoutMs: this.observeTimeoutMs });
     this.executor = new ScaleExecutor({
       ...shared,
@@ -175,7 +182,7 @@ export class Controller {
     this.loop.abort();
     this.unwatch?.();
     await this.running;
-    await this.settle();
+    await Promise.all([this.settle(), this.pressure.settle()]);
   }
 
   /** Scales every service to zero and waits (up to timeoutMs) until nothing runs, starts or stops. */
@@ -206,6 +213,7 @@ export class Controller {
     return buildSnapshot({
       ...this.opts,
       capacity: this.capacity() ?? this.opts.capacity,
+      ...(this.lastPlan ? { signals: this.pressure.state } : {}),
       book: this.book,
       plan: this.lastPlan,
       observed: this.observer.latest,
@@ -239,6 +247,7 @@ export class Controller {
     this.memory = result.memory;
     this.lastPlan = result.plan;
     reportPlan(result.plan, this.reporter, this.settling);
+    this.pressure.update(clock.now(), result.plan, this.book.effective, capacity, this.live?.nodeSize);
     this.settling.track(this.lastPlan, observed, clock.now());
     await this.reconcile(observation);
     this.tickSeconds.observe(Math.max(0, this.timer() - started) / 1000);
@@ -275,6 +284,7 @@ export class Controller {
       tickSeconds: this.tickSeconds,
       services: this.perService,
       observeErrors: this.observer.errors,
+      autoscaleRequests: this.pressure.asks,
     };
   }
 

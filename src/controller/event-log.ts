@@ -14,7 +14,9 @@ export type LiveEventKind =
   | 'recovered'
   | 'change'
   /** The capacity in force changed (live capacity, issue 15): from and to are its replicas. */
-  | 'capacity';
+  | 'capacity'
+  /** A request to the autoscale target for more or fewer machines (issue 15). */
+  | 'autoscale';
 
 export interface LiveEvent {
   /** Increases by one per event, from 1, within one controller. */

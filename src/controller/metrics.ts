@@ -75,6 +75,8 @@ export interface ControllerMetrics {
   /** Observations of the back-end that failed or did not answer in time. */
   readonly observeErrors: number;
   readonly services: ReadonlyMap<string, ServiceMetrics>;
+  /** Requests to the autoscale target, by `direction outcome` (e.g. `out taken`, `in failed`). */
+  readonly autoscaleRequests?: ReadonlyMap<string, number>;
 }
 
 export function newServiceMetrics(): ServiceMetrics {

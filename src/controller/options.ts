@@ -1,6 +1,7 @@
 // The controller's options and their defaults.
 import type { CapacitySource, Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Capacity, ServicePolicy } from '../core/types.js';
+import type { PressureOptions } from './pressure-watch.js';
 
 export interface ControllerOptions {
   readonly name: string;
@@ -13,6 +14,8 @@ export interface ControllerOptions {
   readonly capacitySource?: CapacitySource;
   /** How long a drop below half must last before it is taken; 30 s by default. */
   readonly capacityConfirmMs?: number;
+  /** The pressure signals' windows and the autoscale target (docs/capacity.md); signals only by default. */
+  readonly pressure?: Partial<PressureOptions>;
   readonly intervalMs: number;
   readonly readTimeoutMs: number;
   readonly services: readonly ServicePolicy[];

@@ -13,6 +13,7 @@ export type Listener = (event: ControllerEvent) => void;
 export type ProblemKey =
   | 'scheduler'
   | 'capacity'
+  | 'autoscale'
   | `scale:${string}`
   | `source:${string}`
   | `outside:${string}`;
@@ -53,7 +54,7 @@ export class Reporter {
   clearProblem(key: ProblemKey, service: string | undefined, what: string): void {
     if (!this.reported.has(key)) return;
     this.reported.delete(key);
-    const message = `${service ?? (key === 'capacity' ? 'capacity' : 'scheduler')}: recovered, ${what}`;
+    const message = `${service ?? (key === 'capacity' || key === 'autoscale' ? key : 'scheduler')}: recovered, ${what}`;
     this.logger.log('info', message);
     this.emit('recovered', message, service);
   }

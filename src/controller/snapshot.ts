@@ -1,6 +1,6 @@
 // The snapshot: what a running instance reports (GET /api/state, the live view): each service's plan and
 // replicas, the capacity used, removed services, and the problems open.
-import type { Capacity, Observed, Plan, Snapshot } from '../core/types.js';
+import type { Capacity, Observed, Plan, PressureSnapshot, Snapshot } from '../core/types.js';
 import { NONE_OBSERVED } from '../core/types.js';
 import { removedServices } from './removed.js';
 import type { Reporter } from './reporter.js';
@@ -15,6 +15,8 @@ export interface ControllerSnapshot extends Snapshot {
 export interface SnapshotInput {
   readonly name: string;
   readonly capacity: Capacity;
+  /** The pressure signals (absent before the first plan). */
+  readonly signals?: PressureSnapshot;
   readonly book: ServiceBook;
   readonly plan: Plan | undefined;
   readonly observed: ReadonlyMap<string, Observed>;
@@ -69,6 +71,7 @@ export function buildSnapshot(input: SnapshotInput): ControllerSnapshot {
         }),
     ...(schedulerError === undefined ? {} : { schedulerError }),
     ...(capacityError === undefined ? {} : { capacityError }),
+    ...(input.signals === undefined ? {} : { pressure: input.signals }),
   };
 }
 

@@ -84,7 +84,12 @@ export function canFreeze(s: Scheduler): s is FreezingScheduler {
  * The controller reads it every tick and decides, through its guard, which reading is taken.
  */
 export interface CapacitySource {
-  read(signal: AbortSignal): Promise<{ readonly capacity: Capacity; readonly why?: string }>;
+  read(signal: AbortSignal): Promise<{
+    readonly capacity: Capacity;
+    readonly why?: string;
+    /** The nodes it counts, where it counts nodes: one node's size is then capacity / nodes. */
+    readonly nodes?: number;
+  }>;
   close(): Promise<void>;
 }
 

@@ -290,6 +290,8 @@ export interface Snapshot {
    * last good capacity holds meanwhile, or, before the first, nothing is planned.
    */
   readonly capacityError?: string;
+  /** The pressure signals for VM autoscaling (issue 15), once a plan was made. */
+  readonly pressure?: PressureSnapshot;
 }
 
 export type EventKind = 'plan' | 'scale' | 'error' | 'recovered' | 'replica';
@@ -334,6 +336,18 @@ export interface CapacityAsk {
   /** How much more (out) or less (in): positive amounts. */
   readonly want: Amount;
   readonly reason: string;
+}
+
+/** The pressure signals as a running instance reports them (GET /api/state `pressure`; docs/capacity.md). */
+export interface PressureSnapshot {
+  /** Priority 1..k need the plan could not give, and capacity free or held only by lower priorities. */
+  readonly unmet: Amount;
+  readonly idle: Amount;
+  /** What of each has lasted its window (0 until then): what a request is made from. */
+  readonly sustainedUnmet: Amount;
+  readonly sustainedIdle: Amount;
+  /** The last request to the autoscale target, and how it went. */
+  readonly lastAsk?: { readonly time: string; readonly request: CapacityAsk; readonly outcome: string };
 }
 
 /** The one grace between SIGTERM and SIGKILL (`run.stopGrace` in the config), for every back-end. */
