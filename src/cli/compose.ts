@@ -11,7 +11,12 @@ import type { Clock, Logger, Scheduler, Source } from '../core/ports.js';
 import type { Config } from '../core/types.js';
 import { awaitClaim, CLAIM_TTL_MS, ClaimedError } from '../ha/claim.js';
 import { createLease, type LeaseContext } from '../ha/leases.js';
-import { createScheduler, freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
+import {
+  createScheduler,
+  freezingSchedulers,
+  resourceSchedulers,
+  schedulerSchemas,
+} from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
 import { createClaim, unclaimedWarning } from './claim.js';
@@ -19,7 +24,12 @@ import { Closers } from './closers.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
 
 export function readConfig(path: string): Promise<LoadedConfig> {
-  return loadConfig(path, process.env, { sourceSchemas, schedulerSchemas, freezingSchedulers });
+  return loadConfig(path, process.env, {
+    sourceSchemas,
+    schedulerSchemas,
+    freezingSchedulers,
+    resourceSchedulers,
+  });
 }
 
 /** Builds every source of the config; closes those already built if one fails. */

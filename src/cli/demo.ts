@@ -3,7 +3,7 @@ import { parseConfig } from '../config/load.js';
 import { errorMessage } from '../core/errors.js';
 import type { Config } from '../core/types.js';
 import { DockerApi, DockerApiError } from '../infra/docker-api.js';
-import { freezingSchedulers, schedulerSchemas } from '../schedulers/registry.js';
+import { freezingSchedulers, resourceSchedulers, schedulerSchemas } from '../schedulers/registry.js';
 import { sourceSchemas } from '../sources/registry.js';
 
 /** What `demo --scheduler docker` runs unless --image says otherwise: scripts/build-test-image.sh builds it. */
@@ -57,7 +57,13 @@ services:
     run: ${run}
     demand: { rule: { type: remainder } }
 `;
-  return parseConfig(yaml, { file: 'demo.yaml', sourceSchemas, schedulerSchemas, freezingSchedulers });
+  return parseConfig(yaml, {
+    file: 'demo.yaml',
+    sourceSchemas,
+    schedulerSchemas,
+    freezingSchedulers,
+    resourceSchedulers,
+  });
 }
 
 /**

@@ -68,6 +68,37 @@ export function selectorQuery(selector: NonNullable<Workload['spec']>['selector'
   return parts.join(',');
 }
 
+/**
+ * Whether a pod's labels match a workload's selector, as the API server matches them (matchLabels and
+ * matchExpressions, all of them); a workload without a selector matches nothing.
+ */
+export function selectorMatches(
+  selector: NonNullable<Workload['spec']>['selector'],
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  if (!selector) return false;
+  const has = (k: string) => Object.hasOwn(labels, k);
+  const labelsMatch = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => has(k) && labels[k] === v);
+  return (
+    labelsMatch &&
+    (selector.matchExpressions ?? []).every((e) => {
+      const values = e.values ?? [];
+      switch (e.operator) {
+        case 'In':
+          return has(e.key) && values.includes(labels[e.key] as string);
+        case 'NotIn':
+          return !has(e.key) || !values.includes(labels[e.key] as string);
+        case 'Exists':
+          return has(e.key);
+        case 'DoesNotExist':
+          return !has(e.key);
+        default:
+          return false;
+      }
+    })
+  );
+}
+
 /** A workload's replicas as counted: ready up to spec as running, the rest of spec starting, the others stopping. */
 export function countReplicas(w: Workload, pods: PodList): Observed {
   const terminating = pods.items.filter((p) => p.metadata.deletionTimestamp).length;

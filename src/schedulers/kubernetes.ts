@@ -15,9 +15,10 @@ import { z } from 'zod';
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
-import type { Observed } from '../core/types.js';
+import type { ClusterResources, Observed } from '../core/types.js';
 import { KubeApiError, KubeClient } from '../infra/kube-client.js';
 import { type KubeTarget, resolveKubeTarget } from './kube-config.js';
+import { kubeResources } from './kube-nodes.js';
 import { PodWatch } from './kube-watch.js';
 import {
   countReplicas,
@@ -26,6 +27,7 @@ import {
   type PodList,
   type Ref,
   type Scale,
+  selectorMatches,
   selectorQuery,
   type Workload,
   workloadRefs,
@@ -68,6 +70,8 @@ export class KubernetesScheduler implements Scheduler {
   private readonly timeoutMs: number;
   /** Each workload's pod selector, as read at start-up (for watches). */
   private readonly selectors = new Map<string, string>();
+  /** Each workload's selector itself: a pod that matches one is our replica (capacity counts it as ours). */
+  private readonly podSelectors: NonNullable<Workload['spec']>['selector'][] = [];
   private readonly watches = new Set<PodWatch>();
   private closed = false;
 
@@ -115,6 +119,7 @@ export class KubernetesScheduler implements Scheduler {
         if (why) problems.push(`service ${service}: ${this.where(ref)} ${why}; not touching it`);
         else {
           this.selectors.set(service, selectorQuery(w.spec?.selector));
+          this.podSelectors.push(w.spec?.selector);
           this.ctx.logger.log('info', `adopted ${this.where(ref)} for ${service}`);
         }
       } catch (error) {
@@ -209,6 +214,16 @@ export class KubernetesScheduler implements Scheduler {
         void w.stop();
       }
     };
+  }
+
+  /**
+   * The nodes' allocatable less what pods that are not ours request (capacity: { from: scheduler }): a pod is
+   * ours when it is in our namespace and matches the selector of a workload we scale.
+   */
+  resources(signal: AbortSignal, nodes?: Readonly<Record<string, string>>): Promise<ClusterResources> {
+    const ours = (pod: { namespace: string; labels: Readonly<Record<string, string>> }) =>
+      pod.namespace === this.namespace && this.podSelectors.some((s) => selectorMatches(s, pod.labels));
+    return kubeResources(this.client, { ours, ...(nodes ? { nodeSelector: nodes } : {}) }, signal);
   }
 
   async close(): Promise<void> {

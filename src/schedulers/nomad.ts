@@ -14,9 +14,10 @@ import { z } from 'zod';
 import { TerminalError, TransientError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
-import type { Observed } from '../core/types.js';
+import type { ClusterResources, Observed } from '../core/types.js';
 import { answerMessage, basicAuth } from '../infra/http-json.js';
 import { ClusterApi, clusterBase } from './cluster-http.js';
+import { NomadNodes } from './nomad-nodes.js';
 import { checkReplicas, notOurs, reconcileCounts, workloads } from './workloads.js';
 
 export const nomadSettingsSchema = z.strictObject({
@@ -60,6 +61,7 @@ export class NomadScheduler implements Scheduler {
   /** Job, group and last known count per service. */
   private readonly groups = new Map<string, { job: string; group: string; count: number }>();
   private closed = false;
+  private readonly nodes: NomadNodes;
 
   static async create(settings: NomadSettings, ctx: SchedulerContext, deps: NomadDeps = {}) {
     const scheduler = new NomadScheduler(settings, ctx, deps);
@@ -94,6 +96,7 @@ export class NomadScheduler implements Scheduler {
         ? `the ACL token lacks read-job/scale-job on namespace ${ns}`
         : 'no ACL token given: set scheduler.token or NOMAD_TOKEN',
     });
+    this.nodes = new NomadNodes(this.api);
   }
 
   /** Finds each service's job and group and checks they are labelled as ours. */
@@ -168,6 +171,11 @@ export class NomadScheduler implements Scheduler {
     }
     g.count = replicas;
     this.ctx.logger.log('info', `scaled Nomad group ${g.job}/${g.group} to ${replicas}`, { service, reason });
+  }
+
+  /** Ready, eligible nodes that are not draining, matching `nodes` (capacity: { from: scheduler }). */
+  resources(signal: AbortSignal, nodes?: Readonly<Record<string, string>>): Promise<ClusterResources> {
+    return this.nodes.read(nodes ?? {}, signal);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import { canFreeze, type Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
 import { systemClock } from '../infra/system-clock.js';
 import { ProcessScheduler } from './process/index.js';
-import { createScheduler, freezingSchedulers, schedulerSchemas } from './registry.js';
+import { createScheduler, freezingSchedulers, resourceSchedulers, schedulerSchemas } from './registry.js';
 
 const ctx: SchedulerContext = {
   clock: systemClock,
@@ -84,4 +84,14 @@ test('the back-ends that freeze are those whose class has scaleWithPool (canFree
   };
   assert.equal(canFreeze(plain), false);
   assert.equal(canFreeze({ ...plain, scaleWithPool: async () => {} } as Scheduler), true);
+});
+
+test('the back-ends that report their machines are those whose class has resources(); one-machine ones have no nodes', () => {
+  assert.deepEqual(resourceSchedulers, {
+    process: { nodes: false },
+    docker: { nodes: false },
+    swarm: { nodes: true },
+    kubernetes: { nodes: true },
+    nomad: { nodes: true },
+  });
 });

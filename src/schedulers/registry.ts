@@ -18,6 +18,8 @@ interface BackEnd<S extends z.ZodObject> {
   readonly schema: S;
   /** Its class: whether it can freeze replicas (warm pools, preempt: freeze) is read from it (canFreeze). */
   readonly scheduler: { readonly prototype: Scheduler };
+  /** It places replicas on this one machine (or engine): `capacity.nodes` has no nodes to pick there. */
+  readonly oneMachine?: true;
   /** What only the machine can tell about the services' `run` (a folder that is missing): problem lines. */
   readonly runProblems?: (services: SchedulerContext['services']) => string[];
   create(settings: z.infer<S>, ctx: SchedulerContext): Promise<Scheduler>;
@@ -32,12 +34,14 @@ const backEnds: Readonly<Record<string, BackEnd<z.ZodObject>>> = {
   process: backEnd({
     scheduler: ProcessScheduler,
     schema: processSettingsSchema,
+    oneMachine: true,
     runProblems,
     create: (settings, ctx) => ProcessScheduler.create(settings, ctx),
   }),
   docker: backEnd({
     scheduler: DockerScheduler,
     schema: dockerSettingsSchema,
+    oneMachine: true,
     create: (settings, ctx) => DockerScheduler.create(settings, ctx),
   }),
   swarm: backEnd({
@@ -77,6 +81,16 @@ export const freezingSchedulers: ReadonlySet<string> = new Set(
   Object.entries(backEnds)
     .filter(([, entry]) => canFreeze(entry.scheduler.prototype))
     .map(([type]) => type),
+);
+
+/**
+ * The scheduler types whose back-end reports what its machines offer (`capacity: { from: scheduler }`), read
+ * from their classes (a `resources` method), each saying whether it has several nodes for `capacity.nodes`.
+ */
+export const resourceSchedulers: Readonly<Record<string, { readonly nodes: boolean }>> = Object.fromEntries(
+  Object.entries(backEnds)
+    .filter(([, entry]) => typeof entry.scheduler.prototype.resources === 'function')
+    .map(([type, entry]) => [type, { nodes: entry.oneMachine !== true }]),
 );
 
 /**

@@ -14,10 +14,11 @@ import { z } from 'zod';
 import { errorMessage, TerminalError } from '../core/errors.js';
 import type { Scheduler } from '../core/ports.js';
 import type { SchedulerContext } from '../core/registry.js';
-import { DEFAULT_STOP_GRACE_MS, type Observed, type RunSpec } from '../core/types.js';
+import { type ClusterResources, DEFAULT_STOP_GRACE_MS, type Observed, type RunSpec } from '../core/types.js';
 import { DockerApi, DockerApiError, filters } from '../infra/docker-api.js';
 import { Images } from './docker/images.js';
 import { LABEL_INSTANCE, LABEL_SERVICE, requireImages } from './docker-labels.js';
+import { swarmResources } from './node-resources.js';
 
 export const swarmSettingsSchema = z.strictObject({
   /** The manager's engine, as DOCKER_HOST would say it; DOCKER_HOST (and the local socket) otherwise. */
@@ -233,6 +234,11 @@ export class SwarmScheduler implements Scheduler {
         throw terminal(error);
       }
     }
+  }
+
+  /** The swarm's ready, active nodes that carry the wanted labels (capacity: { from: scheduler }). */
+  resources(signal: AbortSignal, nodes?: Readonly<Record<string, string>>): Promise<ClusterResources> {
+    return swarmResources(this.api, nodes, signal);
   }
 
   async close(): Promise<void> {

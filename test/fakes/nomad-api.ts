@@ -3,6 +3,12 @@
 //   GET  /v1/job/:job              the job, with TaskGroups[].Count and Meta
 //   GET  /v1/job/:job/allocations  allocations: TaskGroup, ClientStatus, DesiredStatus, DeploymentStatus
 //   POST /v1/job/:job/scale        {Count, Target: {Group}, Message} → {EvalID, EvalCreateIndex, Index}
+//   GET  /v1/nodes?resources=true  node stubs (https://developer.hashicorp.com/nomad/api-docs/nodes): ID, Name,
+//                                  Datacenter, NodeClass, NodePool, Status, SchedulingEligibility, Drain,
+//                                  ModifyIndex, and with resources=true NodeResources {Cpu {CpuShares,
+//                                  TotalCpuCores}, Memory {MemoryMB}} and ReservedResources; no Meta (stubs
+//                                  carry none); ?prefix= filters by ID prefix
+//   GET  /v1/node/:id              the node with Meta; 404 "node not found"
 //   GET  /v1/var/:path             a variable (https://developer.hashicorp.com/nomad/api-docs/variables):
 //                                  {Namespace, Path, Items, CreateIndex, ModifyIndex, ...}; 404 when none
 //   PUT  /v1/var/:path?cas=N       write it only if its ModifyIndex is N (0: only if there is none); a failed
@@ -24,6 +30,26 @@ interface Group {
   meta: Record<string, string>;
   replicas: ReplicaSet;
 }
+/** A client node as the fake keeps it; drain makes it ineligible, as Nomad does while a node drains. */
+export interface FakeNomadNode {
+  id: string;
+  name: string;
+  datacenter: string;
+  nodeClass: string;
+  pool: string;
+  status: 'ready' | 'down' | 'initializing' | 'disconnected';
+  eligibility: 'eligible' | 'ineligible';
+  drain: boolean;
+  cores: number;
+  /** MHz per core: CpuShares is cores × this. */
+  mhz: number;
+  memoryMB: number;
+  reservedCpuShares: number;
+  reservedMemoryMB: number;
+  meta: Record<string, string>;
+  modifyIndex: number;
+}
+
 interface Job {
   id: string;
   namespace: string;
@@ -45,6 +71,10 @@ export class FakeNomad {
   readonly scaleRequests: { job: string; group: string; count: number; message: string }[] = [];
   /** The most tasks that existed (starting, running or stopping) at once, across every group. */
   peakExisting = 0;
+  /** Client nodes by ID. */
+  readonly nodes = new Map<string, FakeNomadNode>();
+  /** Every GET /v1/node/:id, by node ID (Meta is read from there). */
+  readonly nodeReads: string[] = [];
   /** Variables by `namespace/path`. */
   readonly variables = new Map<string, NomadVariable>();
   private index = 100;
@@ -71,6 +101,38 @@ export class FakeNomad {
       replicas.setDesired(g.count ?? 0);
     }
     this.jobs.set(`${job.namespace}/${id}`, job);
+  }
+
+  addNode(name: string, options: Partial<Omit<FakeNomadNode, 'name' | 'modifyIndex'>> = {}): FakeNomadNode {
+    const node: FakeNomadNode = {
+      id: options.id ?? randomUUID(),
+      name,
+      datacenter: 'dc1',
+      nodeClass: '',
+      pool: 'default',
+      status: 'ready',
+      eligibility: 'eligible',
+      drain: false,
+      cores: 4,
+      mhz: 2500,
+      memoryMB: 8192,
+      reservedCpuShares: 0,
+      reservedMemoryMB: 0,
+      meta: {},
+      ...options,
+      modifyIndex: this.index++,
+    };
+    this.nodes.set(node.id, node);
+    return node;
+  }
+
+  /** Changes a node as Nomad would record it (a new ModifyIndex); draining makes it ineligible. */
+  updateNode(name: string, change: Partial<Omit<FakeNomadNode, 'id' | 'name' | 'modifyIndex'>>): void {
+    const node = [...this.nodes.values()].find((n) => n.name === name);
+    if (!node) throw new Error(`fake nomad: no node ${name}`);
+    Object.assign(node, change);
+    if (change.drain === true) node.eligibility = 'ineligible';
+    node.modifyIndex = ++this.index;
   }
 
   group(job: string, group: string, namespace = 'default'): Group {
@@ -135,6 +197,55 @@ export class FakeNomad {
     send(200, written);
   }
 
+  /** GET /v1/nodes (stubs, resources on request) and GET /v1/node/:id (the node, with Meta). */
+  private node(url: URL, json: (value: unknown) => void, text: (status: number, t: string) => void): void {
+    const stub = (n: FakeNomadNode, resources: boolean) => ({
+      Address: '10.0.0.1',
+      ID: n.id,
+      Name: n.name,
+      Datacenter: n.datacenter,
+      NodeClass: n.nodeClass,
+      NodePool: n.pool,
+      Drain: n.drain,
+      SchedulingEligibility: n.eligibility,
+      Status: n.status,
+      StatusDescription: '',
+      Version: '1.9.0',
+      CreateIndex: n.modifyIndex,
+      ModifyIndex: n.modifyIndex,
+      ...(resources
+        ? {
+            NodeResources: {
+              Cpu: {
+                CpuShares: n.cores * n.mhz,
+                TotalCpuCores: n.cores,
+                ReservableCpuCores: Array.from({ length: n.cores }, (_, i) => i),
+              },
+              Memory: { MemoryMB: n.memoryMB },
+              Disk: { DiskMB: 10_000 },
+            },
+            ReservedResources: {
+              Cpu: { CpuShares: n.reservedCpuShares },
+              Memory: { MemoryMB: n.reservedMemoryMB },
+              Disk: { DiskMB: 0 },
+            },
+          }
+        : {}),
+    });
+    if (url.pathname === '/v1/nodes') {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const resources = url.searchParams.get('resources') === 'true';
+      return void json(
+        [...this.nodes.values()].filter((n) => n.id.startsWith(prefix)).map((n) => stub(n, resources)),
+      );
+    }
+    const id = decodeURIComponent(url.pathname.slice('/v1/node/'.length));
+    const node = this.nodes.get(id);
+    if (!node) return void text(404, 'node not found');
+    this.nodeReads.push(id);
+    json({ ...stub(node, true), Meta: node.meta, Attributes: { 'cpu.numcores': String(node.cores) } });
+  }
+
   private changed(): void {
     this.peakExisting = Math.max(this.peakExisting, this.existing());
     // Nomad reschedules failed allocations so the group keeps its count.
@@ -166,6 +277,10 @@ export class FakeNomad {
       return void text(403, 'Permission denied');
     }
     if (url.pathname.startsWith('/v1/var/')) return this.variable(req.method ?? 'GET', url, body, res);
+    if (url.pathname === '/v1/nodes' || url.pathname.startsWith('/v1/node/')) {
+      if (req.method !== 'GET') return void text(405, 'Invalid method');
+      return this.node(url, json, text);
+    }
     const m = /^\/v1\/job\/([^/]+)(\/allocations|\/scale)?$/.exec(url.pathname);
     if (!m?.[1]) return void text(404, 'Invalid URL');
     const namespace = url.searchParams.get('namespace') ?? 'default';

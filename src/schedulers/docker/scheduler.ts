@@ -18,10 +18,11 @@ import { z } from 'zod';
 import { errorMessage } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import type { Observed, RunSpec } from '../../core/types.js';
+import type { ClusterResources, Observed, RunSpec } from '../../core/types.js';
 import { DockerApi, DockerUnreachableError, filters } from '../../infra/docker-api.js';
 import { LABEL_INSTANCE, requireImages } from '../docker-labels.js';
 import { FreezeNotices } from '../freeze-notify.js';
+import { engineResources } from '../node-resources.js';
 import { type PoolPlan, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { Images } from './images.js';
@@ -283,6 +284,11 @@ export class DockerScheduler implements FreezingScheduler {
 
   watch(onChange: (service: string) => void): () => void {
     return this.state.watch(onChange);
+  }
+
+  /** What this engine's machine offers (capacity: { from: scheduler }). */
+  resources(signal: AbortSignal): Promise<ClusterResources> {
+    return engineResources(this.api, signal);
   }
 
   /** Stops following events. Containers keep running, for the next run to adopt. */

@@ -18,8 +18,9 @@ import { z } from 'zod';
 import { errorMessage, TransientError } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import type { Observed, RunSpec } from '../../core/types.js';
+import type { ClusterResources, Observed, RunSpec } from '../../core/types.js';
 import { FreezeNotices } from '../freeze-notify.js';
+import { machineResources } from '../node-resources.js';
 import { PROCESS_ORDER, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { CrashLoops } from './crash-loop.js';
@@ -274,6 +275,11 @@ export class ProcessScheduler implements FreezingScheduler {
    * right after a drain leaves no record of a replica that is gone). Replicas keep running, so that the
    * next run adopts them.
    */
+  /** This machine's cores and memory (capacity: { from: scheduler }). */
+  async resources(): Promise<ClusterResources> {
+    return machineResources();
+  }
+
   async close(): Promise<void> {
     this.modes.closed = true;
     this.table.unwatchAll();
