@@ -16,6 +16,17 @@ export function renderHeader(s) {
     leader.classList.toggle('follower', !s.leader.self);
   }
   byId('capacity').textContent = `capacity ${s.capacity.used} / ${s.capacity.replicas}`;
+  // Pressure for VM autoscaling (docs/capacity.md), in replicas; shown once there is some.
+  const pressure = byId('pressure');
+  const p = s.pressure;
+  pressure.hidden = !p || (p.unmet.replicas === 0 && p.idle.replicas === 0);
+  if (p) {
+    const part = (what, now, lasted) => `${what} ${now}${lasted > 0 ? ` (sustained ${lasted})` : ''}`;
+    pressure.textContent = [
+      ...(p.unmet.replicas > 0 ? [part('unmet', p.unmet.replicas, p.sustainedUnmet.replicas)] : []),
+      ...(p.idle.replicas > 0 ? [part('idle', p.idle.replicas, p.sustainedIdle.replicas)] : []),
+    ].join(' · ');
+  }
   // While the back-end cannot be observed nothing is planned: say so above everything else.
   const banner = byId('scheduler-error');
   const trouble = [
