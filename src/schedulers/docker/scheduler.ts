@@ -1,35 +1,31 @@
-// Replicas as Docker containers, through the Engine API (unix socket, or TCP with TLS).
+// Replicas as Docker containers, through the Engine API (unix socket, or TCP with TLS): the class that wires the parts.
 //
 // Ownership: every container carries the labels microscaler.instance and microscaler.service. Only
 // containers listed or announced with this instance's label are ever tracked, stopped or removed; names
 // mean nothing (a look-alike name without the labels is never touched).
 //
-// State comes from the engine's /events stream, so a container that exits or is removed behind our back is
-// seen at once; the stream is opened before the containers are listed, so nothing falls between the two.
-// When the stream breaks (engine restarting, socket gone), observe() fails with the reason until the stream
-// is back and a fresh listing has been reconciled with what we track.
-//
-// Creates, starts, stops and removals, and how each counts meanwhile: lifecycle.ts. close() leaves
-// containers running for the next run to adopt.
-//
-// Freezing (scaleWithPool, the FreezingScheduler port): a frozen replica is a paused container (pause.ts).
-// Here each call's pool plan (../pool-plan.ts) is carried out. Listings and adoption: listing.ts.
+// The parts, one job each: state.ts (the replica table, watchers, reachability), events.ts (the event stream
+// and the resync when it opens), listing.ts (listings and adoption), lifecycle.ts (create, start, stop,
+// remove, the start backoff), pause.ts (pause, unpause, freeze notices). Here: the ports (Scheduler,
+// FreezingScheduler), and carrying out each call's pool plan (../pool-plan.ts). close() leaves containers
+// running for the next run to adopt.
 import { z } from 'zod';
 import { errorMessage } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
 import type { ClusterResources, Observed, RunSpec } from '../../core/types.js';
-import { DockerApi, DockerUnreachableError, filters } from '../../infra/docker-api.js';
-import { LABEL_INSTANCE, requireImages } from '../docker-labels.js';
+import { DockerApi, DockerUnreachableError } from '../../infra/docker-api.js';
+import { requireImages } from '../docker-labels.js';
 import { FreezeNotices } from '../freeze-notify.js';
 import { engineResources } from '../node-resources.js';
 import { type PoolPlan, planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
+import { EngineEvents } from './events.js';
 import { Images } from './images.js';
 import { Lifecycle } from './lifecycle.js';
 import { Listing } from './listing.js';
 import { Pauses } from './pause.js';
-import { type ContainerInfo, counted, type EngineEvent, type Replica } from './replica.js';
+import { type ContainerInfo, counted, type Replica } from './replica.js';
 import { DockerState } from './state.js';
 
 export { LABEL_INSTANCE, LABEL_SERVICE } from '../docker-labels.js';
@@ -62,9 +58,9 @@ export class DockerScheduler implements FreezingScheduler {
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
   private readonly pauses: Pauses;
-  private readonly listing: Listing;
+  private readonly events: EngineEvents;
   private ready: Promise<void> | undefined;
-  private events: Promise<void> | undefined;
+  private following: Promise<void> | undefined;
 
   /** Connects, adopts what runs, and makes every image ready before returning. */
   static async create(settings: DockerSettings, ctx: SchedulerContext, deps: DockerDeps = {}) {
@@ -103,10 +99,14 @@ export class DockerScheduler implements FreezingScheduler {
     this.pauses = new Pauses(this.state, settings.concurrency, this.notices, (r, now) =>
       this.lifecycle.stop(r, now),
     );
-    this.listing = new Listing(this.state, {
+    const listing = new Listing(this.state, {
       stop: (r, now) => this.lifecycle.stop(r, now),
       exited: (r, code) => this.lifecycle.exited(r, code),
       pausedFromOutside: (r, paused) => this.pauses.pausedFromOutside(r, paused),
+    });
+    this.events = new EngineEvents(this.state, listing, {
+      exited: (r, code) => this.lifecycle.exited(r, code),
+      recheckPaused: (r) => this.pauses.recheckPaused(r),
     });
   }
 
@@ -119,7 +119,7 @@ export class DockerScheduler implements FreezingScheduler {
         throw new Error(`docker scheduler: ${errorMessage(error)}`);
       }
       const synced = this.state.nextSync();
-      this.events = this.followEvents();
+      this.following = this.events.follow();
       const timer = new AbortController();
       const timeout = this.ctx.clock.sleep(FIRST_SYNC_TIMEOUT_MS, timer.signal).then(() => {
         if (timer.signal.aborted) return;
@@ -300,7 +300,7 @@ export class DockerScheduler implements FreezingScheduler {
     // Let calls in flight finish, so no container is left half-made (it would be adopted anyway).
     const work = Promise.allSettled([...this.state.each()].map((r) => r.work));
     await Promise.race([work, new Promise((r) => setTimeout(r, 10_000).unref())]);
-    await this.events?.catch(() => {});
+    await this.following?.catch(() => {});
     this.api.close();
   }
 
@@ -335,92 +335,5 @@ export class DockerScheduler implements FreezingScheduler {
   /** Whether the engine is reachable and our view of it is current. */
   get connected(): boolean {
     return this.state.down === undefined;
-  }
-
-  /** Follows /events for this instance's containers, reconnecting with backoff until closed. */
-  private async followEvents(): Promise<void> {
-    let delay = 100;
-    while (!this.state.closed) {
-      const attempt = new AbortController();
-      const onClose = () => attempt.abort();
-      this.state.signal.addEventListener('abort', onClose);
-      try {
-        await this.api.stream('GET', '/events', (v) => this.onEvent(v as EngineEvent), {
-          query: {
-            filters: filters({ type: ['container'], label: [`${LABEL_INSTANCE}=${this.ctx.instance}`] }),
-          },
-          signal: attempt.signal,
-          onOpen: () => {
-            delay = 100;
-            void this.resync(attempt);
-          },
-        });
-        throw new DockerUnreachableError('the engine ended the event stream');
-      } catch (error) {
-        if (this.state.closed) return;
-        this.state.setDown(errorMessage(error));
-      } finally {
-        this.state.signal.removeEventListener('abort', onClose);
-        attempt.abort();
-      }
-      await this.ctx.clock.sleep(delay, this.state.signal);
-      delay = Math.min(delay * 2, 2000);
-    }
-  }
-
-  /** After the stream opens: list, reconcile, and only then say we are connected. */
-  private async resync(stream: AbortController): Promise<void> {
-    try {
-      await this.listing.sync(stream.signal);
-    } catch (error) {
-      if (stream.signal.aborted) return;
-      this.state.setDown(`cannot list containers: ${errorMessage(error)}`);
-      stream.abort(); // the event loop reconnects and lists again
-      return;
-    }
-    if (stream.signal.aborted) return;
-    this.state.setUp();
-  }
-
-  private onEvent(e: EngineEvent): void {
-    if (e.Type !== undefined && e.Type !== 'container') return;
-    const attributes = e.Actor?.Attributes ?? {};
-    if (attributes[LABEL_INSTANCE] !== this.ctx.instance) return;
-    const id = e.Actor?.ID ?? e.id ?? '';
-    const r = this.state.byId(id) ?? (attributes.name ? this.state.byName(attributes.name) : undefined);
-    if (!r) {
-      // A labelled container we did not make or list: made by a microscaler that died with its create or
-      // start in flight (the engine finishes those), or by another instance sharing the name. List again
-      // at once to adopt it (or remove it, if it never started), so it neither runs nor sits untracked.
-      if (e.Action === 'create' || e.Action === 'start') this.listing.relist();
-      return;
-    }
-    if (r.id === undefined && id !== '') this.state.setId(r, id);
-    switch (e.Action) {
-      case 'start':
-        if (r.state === 'starting') {
-          r.state = 'running';
-          r.startedAt = this.ctx.clock.now();
-          this.state.notify(r.service);
-        }
-        break;
-      case 'die':
-        r.paused = false; // a dead container is not frozen: it holds capacity as stopping until removed
-        if (r.state !== 'stopping') this.lifecycle.exited(r, attributes.exitCode);
-        else this.state.notify(r.service);
-        break;
-      case 'pause':
-      case 'unpause': {
-        // Ours (in flight, or what we already believe) say nothing new. Otherwise it is someone's
-        // `docker pause`/`unpause`, or a late event of ours: ask the engine which.
-        const paused = e.Action === 'pause';
-        if (r.busy || r.freezeOps > 0 || r.paused === paused) break;
-        void this.pauses.recheckPaused(r);
-        break;
-      }
-      case 'destroy':
-        this.state.drop(r);
-        break;
-    }
   }
 }

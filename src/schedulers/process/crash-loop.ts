@@ -1,6 +1,6 @@
 // Replicas that exit right after starting (a wrong command, a missing file, `command: ["true"]`): replaced at
 // once, they would be restarted about a hundred times a second. Each such exit makes the service's next
-// start wait, with the docker back-end's backoff (src/schedulers/docker/scheduler.ts): 100 ms, doubling up to 10 s; a
+// start wait, with the docker back-end's backoff (src/schedulers/docker/lifecycle.ts): 100 ms, doubling up to 10 s; a
 // failure more than a minute after the last one starts a new series, and a replica that lasts ends it.
 import type { Clock } from '../../core/ports.js';
 
