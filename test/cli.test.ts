@@ -156,6 +156,50 @@ services:
     assert.match(r.stderr, /^services\.web\.demand\.source\.file: .*nowhere\.csv/m);
   });
 
+  test('a live capacity: exit 0, saying where it is read from', async () => {
+    const path = file(
+      'live.yaml',
+      `
+capacity: { from: scheduler, perNode: 4, reserve: { cpu: 0.5 } }
+scheduler: { type: process, stateDir: ${JSON.stringify(join(work, 'state-live'))} }
+services:
+  web: { run: { command: [sleep, "1"] }, demand: { rule: { type: remainder } } }
+`,
+    );
+    const r = await run(['validate', '-c', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /ok: 1 services, capacity from the scheduler \(4 replicas per node\), scheduler process/,
+    );
+  });
+
+  test('a live capacity the back-end cannot give, and a capacity source only opening can check', async () => {
+    const marathon = file(
+      'live-marathon.yaml',
+      `
+capacity: { from: scheduler, perNode: 4 }
+scheduler: { type: marathon, url: "http://127.0.0.1:1" }
+services:
+  web: { run: { workload: /shop/web }, demand: { rule: { type: remainder } } }
+`,
+    );
+    const r = await run(['validate', '-c', marathon]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^capacity\.from: the marathon back-end cannot report what its machines offer/m);
+    const trace = file(
+      'live-trace.yaml',
+      `
+capacity: { source: { type: trace, file: nowhere.csv, service: budget } }
+services:
+  web: { run: { command: [sleep, "1"] }, demand: { rule: { type: remainder } } }
+`,
+    );
+    const t = await run(['validate', '-c', trace]);
+    assert.equal(t.code, 2);
+    assert.match(t.stderr, /^capacity\.source\.file: .*nowhere\.csv/m);
+  });
+
   test('a missing file and bad usage: exit 2', async () => {
     assert.equal((await run(['validate', '-c', join(work, 'nope.yaml')])).code, 2);
     assert.equal((await run(['validate'])).code, 2);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NotPushableError, UnknownServiceError } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
+import { DEFAULT_CONFIRM_MS } from '../config/capacity.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { Controller, Leadership } from '../controller/index.js';
 import { ConfigError } from '../core/errors.js';
@@ -19,6 +20,7 @@ import {
 } from '../schedulers/registry.js';
 import { isPushSource } from '../sources/push.js';
 import { createSource, sourceSchemas } from '../sources/registry.js';
+import { buildCapacitySource } from './capacity-source.js';
 import { createClaim, unclaimedWarning } from './claim.js';
 import { Closers } from './closers.js';
 import { DEFAULT_OVERRIDE_MS, OverridableSource } from './override.js';
@@ -175,6 +177,11 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     }),
   );
   closers.push(() => scheduler.close());
+  // A live capacity (issue 15): what the back-end's machines offer, or a source's value, read every tick.
+  const capacitySource = await closers.open(() =>
+    buildCapacitySource(config, scheduler, { clock, logger, baseDir }),
+  );
+  if (capacitySource) closers.push(() => capacitySource.close());
   // High availability: every instance observes and plans; only the holder of the lease scales.
   const ha = config.ha;
   const lease = ha
@@ -215,6 +222,9 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   const controller = new Controller({
     name: config.name,
     capacity: config.capacity,
+    ...(capacitySource
+      ? { capacitySource, capacityConfirmMs: config.liveCapacity?.confirmMs ?? DEFAULT_CONFIRM_MS }
+      : {}),
     intervalMs: config.intervalMs,
     readTimeoutMs: config.readTimeoutMs,
     services: config.services,

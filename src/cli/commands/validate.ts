@@ -6,6 +6,7 @@ import type { Config } from '../../core/types.js';
 import { streamLogger } from '../../infra/logger.js';
 import { systemClock } from '../../infra/system-clock.js';
 import { schedulerRunProblems } from '../../schedulers/registry.js';
+import { openSourceCapacity } from '../capacity-source.js';
 import { buildSources, readConfig } from '../compose.js';
 import { options, requireConfig } from './args.js';
 import { help } from './usage.js';
@@ -22,6 +23,12 @@ export async function validate(args: string[]): Promise<number> {
   const logger = streamLogger(process.stderr, { level: 'error' });
   const sources = await buildSources(config, systemClock, logger, dirname(resolve(file)));
   await Promise.all([...sources.values()].map((s) => s.close()));
+  const live = config.liveCapacity;
+  if (live?.from === 'source') {
+    await (
+      await openSourceCapacity(live, { clock: systemClock, logger, baseDir: dirname(resolve(file)) })
+    ).close();
+  }
   for (const warning of configWarnings(config)) process.stderr.write(`${file}: warning: ${warning}\n`);
   process.stdout.write(
     `${file}: ok: ${config.services.length} services, capacity ${capacityText(config)}` +
