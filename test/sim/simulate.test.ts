@@ -110,4 +110,26 @@ describe('microscaler simulate', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  test('a max left to a live capacity (Infinity) is simulated as the capacity: every policy scores as with a fixed one', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'microscaler-sim-'));
+    try {
+      const text = readFileSync(`${dir}/small.yaml`, 'utf8');
+      const live = join(tmp, 'live.yaml');
+      writeFileSync(
+        live,
+        text.replace('capacity: { replicas: 14 }', 'capacity: { from: scheduler, perNode: 14 }'),
+      );
+      writeFileSync(join(tmp, 'small.csv'), readFileSync(`${dir}/small.csv`));
+      const args = ['--trace', `${dir}/small.csv`, '--time-scale', '60', '--json'];
+      const fixed = await run(['-c', `${dir}/small.yaml`, ...args]);
+      const read = await run(['-c', live, ...args]);
+      assert.equal(read.code, 0, read.err);
+      const scores = (out: string) =>
+        JSON.parse(out).policies.map((p: { name: string; scores: unknown }) => [p.name, p.scores]);
+      assert.deepEqual(scores(read.out), scores(fixed.out));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

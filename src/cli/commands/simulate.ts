@@ -112,11 +112,14 @@ async function simulate(args: string[], out: Output): Promise<number> {
   if (demand.size === 0) {
     throw new ConfigError(['services: no service has a trace source to replay (source: {type: trace})']);
   }
+  const capacity = config.capacity.replicas;
   const setup = buildSetup({
-    capacity: config.capacity.replicas,
+    capacity,
     intervalMs: config.intervalMs,
     readTimeoutMs: config.readTimeoutMs,
-    services: config.services,
+    // A max left to a live capacity ("as much as capacity allows", Infinity) is the simulated capacity:
+    // the peers' algorithms need a number.
+    services: config.services.map((s) => (Number.isFinite(s.max) ? s : { ...s, max: capacity })),
     demand,
     targetDelayMs,
     startUp,
