@@ -34,3 +34,13 @@ test('where JSON.parse names no position, the scanner finds the token', () => {
   ];
   for (const [text, offset] of cases) assert.equal(jsonSyntaxProblem(text)?.offset, offset, text);
 });
+
+test('a control character JSON.parse quotes from the text is escaped: a problem stays one line', () => {
+  for (const text of ['f\n', '\t', 'x\r\n', '\u0001']) {
+    const problem = jsonSyntaxProblem(text);
+    assert.ok(problem);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not be there
+    assert.doesNotMatch(problem.message, /[\u0000-\u001f]/, JSON.stringify(problem.message));
+  }
+  assert.match(jsonSyntaxProblem('f\n')?.message ?? '', /Unexpected token '\\n'/);
+});

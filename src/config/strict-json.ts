@@ -18,7 +18,12 @@ export function jsonSyntaxProblem(text: string): JsonSyntaxProblem | undefined {
     JSON.parse(text);
     return undefined;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // A problem is one line: a raw control character JSON.parse quotes from the text (`'\n'`) is escaped.
+    const message = (error instanceof Error ? error.message : String(error)).replace(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+      /[\u0000-\u001f]/g,
+      (c) => JSON.stringify(c).slice(1, -1),
+    );
     const position = AT_POSITION.exec(message);
     if (position) return { offset: Number(position[1]), message: message.replace(AT_POSITION, '') };
     return { offset: firstBadOffset(text), message: message.replace(ECHO, '') };
