@@ -1,10 +1,10 @@
 export { type BuildInput, buildSetup, stepFor } from './build.js';
 export { DemandReplay, type TraceColumn } from './demand.js';
-export { DEFAULT_NODE_POLICIES, NODE_POLICIES } from './node-policies.js';
+export { DEFAULT_NODE_POLICIES, NODE_POLICIES, nodesAtStart } from './node-policies.js';
 export { DEFAULT_BOOT, DEFAULT_REMOVAL, NodePool, type NodeSetup } from './nodes.js';
 export { type PlotRun, plotHtml } from './plot.js';
 export { DEFAULT_POLICIES, POLICIES } from './policies.js';
-export { DOCKER_START, DOCKER_STOP, type Duration, describeDuration } from './random.js';
+export { DOCKER_START, DOCKER_STOP, type Duration, describeDuration, longest } from './random.js';
 export { lowerIsBetter, type NodeScores, ratio, SCORE_NAMES, type Scores } from './scores.js';
 export type { Policy, PolicyFactory, SimService, SimSetup } from './setup.js';
 export { runSimulation, type Series, type SimResult } from './simulation.js';

@@ -88,3 +88,13 @@ export const NODE_POLICIES: Readonly<Record<string, PolicyFactory>> = {
 };
 
 export const DEFAULT_NODE_POLICIES = Object.keys(NODE_POLICIES);
+
+/**
+ * The nodes a cluster starts with: what the priority-1 services need at their peak within the first `withinMs`
+ * (the longest boot: a cluster that was sized for what came next), at least 1.
+ */
+export function nodesAtStart(services: readonly SimService[], size: number, withinMs: number): number {
+  let need = 0;
+  for (const s of services) if (s.priority === 1) need += peakAhead(s, 0, withinMs, 0);
+  return Math.max(1, Math.ceil(need / size - EPS));
+}

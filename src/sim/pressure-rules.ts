@@ -3,7 +3,7 @@
 // AutoscaleDecider (planner/autoscale.ts) turns them into requests for nodes, or gives whole ones back.
 import type { Capacity, Plan } from '../core/types.js';
 import { AutoscaleDecider } from '../planner/autoscale.js';
-import { type PressureService, pressure, Sustained } from '../planner/pressure.js';
+import { NO_AMOUNT, type PressureService, pressure, Sustained } from '../planner/pressure.js';
 import type { NodePool } from './nodes.js';
 import type { SimService } from './setup.js';
 
@@ -21,16 +21,18 @@ export interface PressureSettings {
 }
 
 /**
- * The defaults, in real time (a compressed run divides the times by the node time scale). Scale-out after 30 s:
- * a spike shorter than that is absorbed by preempting batch work, and a node boots in 90–240 s anyway.
- * Scale-in after 10 min, as the cluster-autoscaler's scale-down-unneeded-time, so the two give nodes back
- * alike. A cooldown of 60 s between requests; at most 10 nodes per request (the cluster-autoscaler's
- * max-empty-bulk-delete).
+ * The defaults, in real time (a compressed run divides the times by the node time scale). Scale-out after 15 s
+ * of unmet need: a spike shorter than that is absorbed by preempting batch work, and HPA with the
+ * cluster-autoscaler asks about as soon on average (a 15 s HPA sync, then a 10 s scan). Scale-in after 10
+ * min of idle capacity, as the cluster-autoscaler's scale-down-unneeded-time. A cooldown of 30 s between
+ * requests: requests are not repeated while nodes boot anyway (below), and no unmet need can coexist with
+ * idle capacity, so a scale-in needs 10 idle minutes after any scale-out. At most 10 nodes per request (the
+ * cluster-autoscaler's max-empty-bulk-delete).
  */
 export const DEFAULT_PRESSURE: PressureSettings = {
-  scaleOutAfterMs: 30_000,
+  scaleOutAfterMs: 15_000,
   scaleInAfterMs: 600_000,
-  cooldownMs: 240_000,
+  cooldownMs: 30_000,
   maxStep: 10,
   upTo: 1,
 };
@@ -40,9 +42,11 @@ const NO_RESOURCES = { cpu: 0, memory: 0 };
 export type PlanHook = (now: number, capacity: Capacity, plan: Plan) => void;
 
 /**
- * Feeds each tick's plan to the pressure signals and acts on the decider's requests at once (a node
- * autoscaling target that accepts them). Unmet need is counted less what the nodes already booting will
- * bring, so a request is not repeated while its nodes boot.
+ * Feeds the plan to the pressure signals and acts on the decider's requests at once (a node autoscaling
+ * target that accepts them). Unmet need is counted less what the nodes already booting will bring, so a
+ * request is not repeated while its nodes boot. Sustained sees each signal's smallest value over a second
+ * (idle capacity: over 10 s) instead of every tick's: the same minimum over its window, to within that
+ * second, where a window of 6,000 tick samples, every tick of a 27-day trace, would cost more than the run.
  */
 export function pressureRules(
   nodes: NodePool,
@@ -58,22 +62,50 @@ export function pressureRules(
   });
   const node = { cpu: 0, memory: 0, replicas: nodes.size };
   const byName = new Map(services.map((s) => [s.name, { min: s.min, max: s.max }]));
+  const unmetEvery = 1000 / scale;
+  const idleEvery = 10_000 / scale;
+  // The smallest of each signal over the ticks since its last sample: what the window's minimum would see.
+  const low = new Bucket();
+  const lowIdle = new Bucket();
+  let nextUnmet = unmetEvery;
+  let nextIdle = idleEvery;
+  let idleNow = NO_AMOUNT;
   return (now, capacity, plan) => {
     const input: PressureService[] = plan.services.map((p) => {
       const s = byName.get(p.name) ?? { min: 0, max: p.desired };
       return { ...s, priority: p.priority, need: p.need, desired: p.desired, resources: NO_RESOURCES };
     });
     const signal = pressure(capacity, input, settings.upTo);
-    const coming = nodes.bootingCount * nodes.size;
-    const short = Math.max(0, signal.unmet.replicas - coming);
-    const ask = decider.decide(
-      now,
-      unmet.add(now, { replicas: short, cpu: 0, memory: 0 }),
-      idle.add(now, signal.idle),
-      node,
-    );
+    low.add(Math.max(0, signal.unmet.replicas - nodes.bootingCount * nodes.size));
+    lowIdle.add(signal.idle.replicas);
+    if (now < nextUnmet - 1e-6) return;
+    nextUnmet = after(now, unmetEvery);
+    if (now >= nextIdle - 1e-6) {
+      nextIdle = after(now, idleEvery);
+      idleNow = idle.add(now, { replicas: lowIdle.take(), cpu: 0, memory: 0 });
+    }
+    const short = { replicas: low.take(), cpu: 0, memory: 0 };
+    const ask = decider.decide(now, unmet.add(now, short), idleNow, node);
     if (!ask?.nodes) return;
     if (ask.direction === 'out') nodes.add(ask.nodes, now);
     else nodes.remove(ask.nodes, now);
   };
+}
+
+/** The first multiple of `every` after `now`. */
+const after = (now: number, every: number) => (Math.floor(now / every + 1e-9) + 1) * every;
+
+/** The smallest value added since the last take. */
+class Bucket {
+  private low = Number.POSITIVE_INFINITY;
+
+  add(x: number): void {
+    if (x < this.low) this.low = x;
+  }
+
+  take(): number {
+    const x = this.low === Number.POSITIVE_INFINITY ? 0 : this.low;
+    this.low = Number.POSITIVE_INFINITY;
+    return x;
+  }
 }

@@ -7,11 +7,13 @@ import type { Config } from '../../core/types.js';
 import { schedulerSchemas } from '../../schedulers/registry.js';
 import {
   buildSetup,
+  DEFAULT_NODE_POLICIES,
   DEFAULT_POLICIES,
   DOCKER_START,
   DOCKER_STOP,
   type Duration,
   describeDuration,
+  NODE_POLICIES,
   POLICIES,
   plotHtml,
   ratio,
@@ -25,16 +27,18 @@ import { sourceSchemas } from '../../sources/registry.js';
 import { loadTrace, type Trace, traceSchema } from '../../sources/trace.js';
 import { UsageError } from '../usage-error.js';
 import { durationArg, type Flags, options, requireConfig } from './args.js';
+import { NODES_USAGE, nodeLines, nodeSetup } from './simulate-nodes.js';
 
 export const SIMULATE_USAGE = `Usage:
   microscaler simulate -c FILE --trace FILE.csv [--time-scale N] [--policies microscaler,hpa,...]
                        [--json] [--plot FILE.html] [--target-delay 2s] [--seed N]
                        [--start-up 120ms..1250ms] [--stop 1050ms..1800ms]
+                       [--nodes N[,SIZE] [--start-nodes K] [--boot 90s..240s] [--removal 30s..60s]]
 
 Replays each service's trace source (the file from --trace, or file: in the source) through each policy on a
 simulated cluster of the config's capacity, and scores them (docs/simulator.md).
 Policies: ${Object.keys(POLICIES).join(', ')} (default: ${DEFAULT_POLICIES.join(',')}).
-`;
+${NODES_USAGE}`;
 
 export interface Output {
   write(text: string): unknown;
@@ -74,6 +78,10 @@ async function simulate(args: string[], out: Output): Promise<number> {
     seed: { type: 'string' },
     'start-up': { type: 'string' },
     stop: { type: 'string' },
+    nodes: { type: 'string' },
+    'start-nodes': { type: 'string' },
+    boot: { type: 'string' },
+    removal: { type: 'string' },
   });
   if (values.help) {
     out.write(SIMULATE_USAGE);
@@ -86,17 +94,21 @@ async function simulate(args: string[], out: Output): Promise<number> {
   const targetDelayMs = durationArg('--target-delay', values['target-delay']) ?? 2000;
   const startUp = rangeFlag('--start-up', values['start-up']) ?? DOCKER_START;
   const stop = rangeFlag('--stop', values.stop) ?? DOCKER_STOP;
+  const withNodes = values.nodes !== undefined;
+  const registry = withNodes ? NODE_POLICIES : POLICIES;
   const names =
     typeof values.policies === 'string'
       ? values.policies
           .split(',')
           .map((p) => p.trim())
           .filter((p) => p !== '')
-      : DEFAULT_POLICIES;
+      : withNodes
+        ? DEFAULT_NODE_POLICIES
+        : DEFAULT_POLICIES;
   for (const name of names) {
-    if (!Object.hasOwn(POLICIES, name)) {
+    if (!Object.hasOwn(registry, name)) {
       throw new UsageError(
-        `--policies: unknown policy "${name}" (known: ${Object.keys(POLICIES).join(', ')})`,
+        `--policies: unknown policy "${name}"${withNodes ? ' with --nodes' : ''} (known: ${Object.keys(registry).join(', ')})`,
       );
     }
   }
@@ -113,7 +125,7 @@ async function simulate(args: string[], out: Output): Promise<number> {
     throw new ConfigError(['services: no service has a trace source to replay (source: {type: trace})']);
   }
   const capacity = config.capacity.replicas;
-  const setup = buildSetup({
+  const flat = buildSetup({
     capacity,
     intervalMs: config.intervalMs,
     readTimeoutMs: config.readTimeoutMs,
@@ -126,12 +138,23 @@ async function simulate(args: string[], out: Output): Promise<number> {
     stop,
     seed,
   });
+  const scales = [...new Set([...demand.values()].map((d) => d.timeScale))];
+  const nodes = nodeSetup(
+    {
+      nodes: typeof values.nodes === 'string' ? values.nodes : undefined,
+      startNodes: optionalNumber('--start-nodes', values['start-nodes']),
+      boot: rangeFlag('--boot', values.boot),
+      removal: rangeFlag('--removal', values.removal),
+    },
+    flat,
+    scales.length === 1 ? (scales[0] as number) : 1,
+  );
+  const setup: SimSetup = nodes ? { ...flat, nodes, capacity: nodes.max * nodes.size } : flat;
 
   const runs: { name: string; result: SimResult }[] = [];
   for (const name of names) {
-    runs.push({ name, result: await runSimulation(setup, POLICIES[name] as (typeof POLICIES)[string]) });
+    runs.push({ name, result: await runSimulation(setup, registry[name] as (typeof POLICIES)[string]) });
   }
-  const scales = [...new Set([...demand.values()].map((d) => d.timeScale))];
   const traceName = files.map((f) => basename(f)).join(', ');
   if (values.plot !== undefined) {
     const title = `${traceName} (${timeLabel(scales)}), capacity ${setup.capacity}`;
@@ -153,7 +176,8 @@ async function simulate(args: string[], out: Output): Promise<number> {
           capacity: setup.capacity,
           durationSeconds: setup.durationMs / 1000,
           targetDelaySeconds: setup.targetDelayMs / 1000,
-          policies: runs.map((r) => ({ name: r.name, scores: r.result.scores })),
+          ...(nodes ? { nodes } : {}),
+          policies: runs.map((r) => ({ name: r.name, scores: { ...r.result.scores, ...r.result.nodes } })),
         },
         null,
         2,
@@ -236,7 +260,7 @@ function report(
   runs: readonly { name: string; result: SimResult }[],
 ): string {
   const lines = [
-    `trace ${traceName}, ${timeLabel(scales)}: ${fmt(setup.durationMs / 1000, 0)} simulated s, capacity ${setup.capacity} replicas`,
+    `trace ${traceName}, ${timeLabel(scales)}: ${fmt(setup.durationMs / 1000, 0)} simulated s, capacity ${setup.nodes ? 'at most ' : ''}${setup.capacity} replicas`,
     `start-up ${describeDuration(setup.startUp)}, stop ${describeDuration(setup.stop)}, late after ${setup.targetDelayMs / 1000} s, seed ${setup.seed}`,
     '',
     row([
@@ -247,10 +271,12 @@ function report(
       'p2 work (replica-s)',
       'churn/h',
       'overshoot',
+      ...(setup.nodes ? ['node-hours', 'peak nodes'] : []),
     ]),
   ];
   for (const { name, result } of runs) {
     const s = result.scores;
+    const n = result.nodes;
     lines.push(
       row([
         name,
@@ -260,6 +286,7 @@ function report(
         fmt(s.p2WorkDone, 0),
         fmt(s.churnPerHour, 0),
         String(s.overshoot),
+        ...(n ? [fmt(n.nodeHours, 2), String(n.peakNodes)] : []),
       ]),
     );
   }
@@ -288,6 +315,7 @@ function report(
       );
     }
   }
+  if (setup.nodes) lines.push('', ...nodeLines(setup.nodes, runs));
   return `${lines.join('\n')}\n`;
 }
 
