@@ -27,11 +27,6 @@ export class Pauses {
     this.pauses = new Limiter(concurrency);
   }
 
-  /** Whether a replica was told of its freeze and is still in the notice's grace. */
-  inGrace(r: Replica): boolean {
-    return this.notices.inGrace(r.name);
-  }
-
   /** Pauses a running replica now (it counts as running until the pause returns). False if it is gone. */
   freeze(r: Replica): Promise<boolean> {
     const notice = this.noticeOf(r);

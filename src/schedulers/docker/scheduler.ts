@@ -6,26 +6,27 @@
 //
 // The parts, one job each: state.ts (the replica table, watchers, reachability), events.ts (the event stream
 // and the resync when it opens), listing.ts (listings and adoption), lifecycle.ts (create, start, stop,
-// remove, the start backoff), pause.ts (pause, unpause, freeze notices). Here: the ports (Scheduler,
-// FreezingScheduler), and carrying out each call's pool plan (../pool-plan.ts). close() leaves containers
-// running for the next run to adopt.
+// remove, the start backoff), pause.ts (pause, unpause, freeze notices), pool.ts (carrying out a pool plan).
+// Here: the ports (Scheduler, FreezingScheduler) and each call's plan (../pool-plan.ts). close() leaves
+// containers running for the next run to adopt.
 import { z } from 'zod';
 import { errorMessage } from '../../core/errors.js';
 import type { FreezingScheduler, ReplicaPool } from '../../core/ports.js';
 import type { SchedulerContext } from '../../core/registry.js';
-import type { ClusterResources, Observed, RunSpec } from '../../core/types.js';
+import type { ClusterResources, Observed } from '../../core/types.js';
 import { DockerApi, DockerUnreachableError } from '../../infra/docker-api.js';
 import { requireImages } from '../docker-labels.js';
 import { FreezeNotices } from '../freeze-notify.js';
 import { engineResources } from '../node-resources.js';
-import { type PoolPlan, planPool } from '../pool-plan.js';
+import { planPool } from '../pool-plan.js';
 import { countReplicas } from '../replica-counts.js';
 import { EngineEvents } from './events.js';
 import { Images } from './images.js';
 import { Lifecycle } from './lifecycle.js';
 import { Listing } from './listing.js';
 import { Pauses } from './pause.js';
-import { type ContainerInfo, counted, type Replica } from './replica.js';
+import { carryOutPlan, type PoolParts } from './pool.js';
+import { type ContainerInfo, counted } from './replica.js';
 import { DockerState } from './state.js';
 
 export { LABEL_INSTANCE, LABEL_SERVICE } from '../docker-labels.js';
@@ -58,6 +59,8 @@ export class DockerScheduler implements FreezingScheduler {
   /** Replicas told of a freeze and in their grace (freeze-notify.ts). */
   private readonly notices: FreezeNotices;
   private readonly pauses: Pauses;
+  /** What a pool plan is carried out with (pool.ts). */
+  private readonly pool: PoolParts;
   private readonly events: EngineEvents;
   private ready: Promise<void> | undefined;
   private following: Promise<void> | undefined;
@@ -99,6 +102,7 @@ export class DockerScheduler implements FreezingScheduler {
     this.pauses = new Pauses(this.state, settings.concurrency, this.notices, (r, now) =>
       this.lifecycle.stop(r, now),
     );
+    this.pool = { state: this.state, lifecycle: this.lifecycle, pauses: this.pauses };
     const listing = new Listing(this.state, {
       stop: (r, now) => this.lifecycle.stop(r, now),
       exited: (r, code) => this.lifecycle.exited(r, code),
@@ -189,7 +193,7 @@ export class DockerScheduler implements FreezingScheduler {
       .filter((r) => r.service === service && r.state !== 'stopping')
       .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
     const plan = planPool(mine, replicas, frozen, { noticed: (r) => this.notices.inGrace(r.name) });
-    if (frozen !== undefined) return this.scaleFrozen(service, run, plan, reason);
+    if (frozen !== undefined) return carryOutPlan(this.pool, service, run, plan, reason);
     if (plan.stop.length > 0) {
       this.ctx.logger.log('info', `stopping ${plan.stop.length} container(s) of ${service}`, {
         service,
@@ -210,76 +214,6 @@ export class DockerScheduler implements FreezingScheduler {
     this.ctx.logger.log('info', `stopping ${all.length} container(s) of ${service}`, { service, reason });
     for (const r of all) this.lifecycle.stop(r);
     this.state.notify(service);
-  }
-
-  /** Carries out a pool plan (pool-plan.ts): thaws and freezes awaited, surplus stopped in the background. */
-  private async scaleFrozen(
-    service: string,
-    run: RunSpec,
-    plan: PoolPlan<Replica>,
-    reason: string,
-  ): Promise<void> {
-    const acts = {
-      thaw: plan.thaw.length,
-      freeze: plan.freeze.length,
-      stop: plan.stop.length,
-      remove: plan.remove.length,
-    };
-    const changes = plan.keep.length + plan.takeOver.length + plan.cold + plan.warm;
-    if (this.state.down && acts.thaw + acts.freeze + acts.stop + acts.remove + changes > 0) {
-      throw new DockerUnreachableError(`docker engine unreachable: ${this.state.down.error}`);
-    }
-    // Thaws and freezes, awaited; each says whether the replica is still there.
-    const waits: Promise<boolean>[] = [];
-    const removals: Promise<void>[] = [];
-    // Containers still in a freeze notice's grace first: they run, and are simply not paused.
-    for (const r of plan.keep) this.pauses.adoptWarming(r);
-    for (const r of plan.thaw) waits.push(this.pauses.thaw(r));
-    for (const r of plan.takeOver) this.pauses.adoptWarming(r);
-    for (const r of plan.freeze) {
-      if (r.state === 'running') waits.push(this.pauses.freeze(r));
-      else r.state = r.paused ? 'frozen' : 'warming'; // still being made (or thawed): paused once it runs
-    }
-    for (const r of plan.stop) this.lifecycle.stop(r);
-    for (const r of plan.remove) {
-      const paused = r.state === 'frozen';
-      this.lifecycle.stop(r);
-      // A frozen one counts as frozen until gone; the call resolves once it is (a forced removal is quick),
-      // so that no later call takes it for one that can still be thawed.
-      if (paused) removals.push(r.work);
-    }
-    if (acts.thaw + acts.freeze + acts.stop + acts.remove > 0) {
-      const what = Object.entries(acts)
-        .filter(([, n]) => n > 0)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ');
-      this.ctx.logger.log('info', `${service}: ${what}`, { service, reason });
-      this.state.notify(service);
-    }
-    let refused: unknown;
-    try {
-      if (plan.cold > 0) this.lifecycle.launch(service, run, plan.cold, 'starting', reason);
-      if (plan.warm > 0) this.lifecycle.launch(service, run, plan.warm, 'warming', reason);
-    } catch (error) {
-      refused = error;
-    }
-    const [thawed] = await Promise.all([Promise.all(waits), Promise.all(removals)]);
-    const lost = thawed.filter((ok) => !ok).length;
-    // A frozen replica that could not be thawed (killed while frozen): start another in its place.
-    if (lost > 0 && refused === undefined) {
-      try {
-        this.lifecycle.launch(
-          service,
-          run,
-          lost,
-          'starting',
-          `${reason} (replacing ${lost} lost frozen replica(s))`,
-        );
-      } catch (error) {
-        refused = error;
-      }
-    }
-    if (refused !== undefined) throw refused;
   }
 
   watch(onChange: (service: string) => void): () => void {
