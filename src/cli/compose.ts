@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NotPushableError, UnknownServiceError } from '../api/errors.js';
 import { type ApiServer, startApiServer } from '../api/server.js';
+import { autoscaleSchemas, createAutoscaleTarget } from '../autoscale/registry.js';
 import { DEFAULT_CONFIRM_MS } from '../config/capacity.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { Controller, Leadership } from '../controller/index.js';
@@ -31,6 +32,7 @@ export function readConfig(path: string): Promise<LoadedConfig> {
     schedulerSchemas,
     freezingSchedulers,
     resourceSchedulers,
+    autoscaleSchemas,
   });
 }
 
@@ -182,6 +184,14 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     buildCapacitySource(config, scheduler, { clock, logger, baseDir }),
   );
   if (capacitySource) closers.push(() => capacitySource.close());
+  // Where requests for machines go (capacity.autoscale), with the pressure windows.
+  const autoscale = config.liveCapacity?.autoscale;
+  const target = autoscale
+    ? await closers.open(() =>
+        createAutoscaleTarget(autoscale.target, { clock, logger, instance: config.name }),
+      )
+    : undefined;
+  if (target) closers.push(() => target.close());
   // High availability: every instance observes and plans; only the holder of the lease scales.
   const ha = config.ha;
   const lease = ha
@@ -224,6 +234,19 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     capacity: config.capacity,
     ...(capacitySource
       ? { capacitySource, capacityConfirmMs: config.liveCapacity?.confirmMs ?? DEFAULT_CONFIRM_MS }
+      : {}),
+    ...(autoscale && target
+      ? {
+          pressure: {
+            target,
+            upToPriority: autoscale.upToPriority,
+            scaleOutAfterMs: autoscale.scaleOutAfterMs,
+            scaleInAfterMs: autoscale.scaleInAfterMs,
+            cooldownMs: autoscale.cooldownMs,
+            maxStep: autoscale.maxStep,
+            ...(autoscale.node ? { node: autoscale.node } : {}),
+          },
+        }
       : {}),
     intervalMs: config.intervalMs,
     readTimeoutMs: config.readTimeoutMs,

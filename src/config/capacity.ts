@@ -1,7 +1,7 @@
 // `capacity:` in its three forms: fixed (`{replicas, cpu, memory}`), read from the back-end's machines
 // (`{from: scheduler, ...}`) or a source's value (`{source: {...}}`); the schema, and what each stands for.
 import { z } from 'zod';
-import type { Capacity, LiveCapacity } from '../core/types.js';
+import type { AutoscaleSpec, Capacity, LiveCapacity } from '../core/types.js';
 import { duration, integer, memory, nonNegative, positive, sourceSchema } from './fields.js';
 import { errorMap } from './problems.js';
 
@@ -14,6 +14,17 @@ const fixedForm = z.strictObject({
   memory: memory().optional(),
 });
 
+/** Pressure windows and the target (docs/capacity.md); the target's settings are checked by its registry. */
+const autoscaleSchema = z.strictObject({
+  target: z.looseObject({ type: z.string().min(1) }),
+  priorities: integer(1).default(1),
+  scaleOutAfter: duration().default(30_000),
+  scaleInAfter: duration().default(600_000),
+  cooldown: duration().default(300_000),
+  maxStep: integer(1).default(1),
+  node: z.strictObject({ cpu: positive(), memory: memory(), replicas: integer(1).optional() }).optional(),
+});
+
 const schedulerForm = z
   .strictObject({
     from: z.literal('scheduler'),
@@ -22,6 +33,7 @@ const schedulerForm = z
     reserve: z.strictObject({ cpu: nonNegative().optional(), memory: memory(true).optional() }).optional(),
     nodes: z.record(z.string().min(1), z.string()).optional(),
     confirm: duration().default(DEFAULT_CONFIRM_MS),
+    autoscale: autoscaleSchema.optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.replicas === undefined) !== (c.perNode === undefined)) return;
@@ -40,6 +52,7 @@ const sourceForm = z.strictObject({
   confirm: duration().default(DEFAULT_CONFIRM_MS),
   cpu: positive().optional(),
   memory: memory().optional(),
+  autoscale: autoscaleSchema.optional(),
 });
 
 export type RawCapacity =
@@ -71,6 +84,19 @@ export const capacitySchema = z.unknown().transform((input, ctx): RawCapacity =>
     ctx.issues.push({ code: 'custom', path, message, input });
   let schema: z.ZodType<RawCapacity> = fixedForm;
   let fields = input;
+  if (
+    isMap(input) &&
+    Object.hasOwn(input, 'autoscale') &&
+    !Object.hasOwn(input, 'from') &&
+    !Object.hasOwn(input, 'source')
+  ) {
+    fail(
+      ['autoscale'],
+      'needs a live capacity (from: scheduler, or source): a fixed capacity would never use the machines it asks for',
+    );
+    const { autoscale: _, ...rest } = input;
+    fields = rest;
+  }
   if (isMap(input) && (Object.hasOwn(input, 'from') || Object.hasOwn(input, 'source'))) {
     if (Object.hasOwn(input, 'from') && Object.hasOwn(input, 'source')) {
       fail([], 'give from: scheduler or source, not both');
@@ -106,6 +132,25 @@ export interface CapacityForm {
   readonly defaultMax: number;
 }
 
+function autoscaleSpec(raw: z.output<typeof autoscaleSchema> | undefined): { autoscale?: AutoscaleSpec } {
+  if (!raw) return {};
+  const { target, priorities, scaleOutAfter, scaleInAfter, cooldown, maxStep, node } = raw;
+  const autoscale: AutoscaleSpec = {
+    target,
+    upToPriority: priorities,
+    scaleOutAfterMs: scaleOutAfter,
+    scaleInAfterMs: scaleInAfter,
+    cooldownMs: cooldown,
+    maxStep,
+    ...(node
+      ? {
+          node: { cpu: node.cpu, memory: node.memory, ...(node.replicas ? { replicas: node.replicas } : {}) },
+        }
+      : {}),
+  };
+  return { autoscale };
+}
+
 export function capacityForm(raw: RawCapacity): CapacityForm {
   if ('from' in raw) {
     const { replicas, perNode, reserve, nodes, confirm } = raw;
@@ -118,6 +163,7 @@ export function capacityForm(raw: RawCapacity): CapacityForm {
         reserve: { cpu: reserve?.cpu ?? 0, memory: reserve?.memory ?? 0 },
         ...(nodes && Object.keys(nodes).length > 0 ? { nodes } : {}),
         confirmMs: confirm,
+        ...autoscaleSpec(raw.autoscale),
       },
       defaultMax: replicas ?? Number.POSITIVE_INFINITY,
     };
@@ -127,7 +173,7 @@ export function capacityForm(raw: RawCapacity): CapacityForm {
     const budgets = { ...(cpu !== undefined ? { cpu } : {}), ...(memory !== undefined ? { memory } : {}) };
     return {
       capacity: { replicas: 1, ...budgets },
-      live: { from: 'source', source, ...budgets, confirmMs: confirm },
+      live: { from: 'source', source, ...budgets, confirmMs: confirm, ...autoscaleSpec(raw.autoscale) },
       defaultMax: Number.POSITIVE_INFINITY,
     };
   }

@@ -18,6 +18,8 @@ export type SettingsSchemas = Readonly<Record<string, z.ZodType>>;
 export interface ValidateOptions {
   /** When given, each service's source settings are checked by the schema for their type. */
   readonly sourceSchemas?: SettingsSchemas;
+  /** The autoscale targets' settings (src/autoscale/registry.ts), for `capacity.autoscale.target`. */
+  readonly autoscaleSchemas?: SettingsSchemas;
   /** When given, the scheduler settings are checked by the schema for their type. */
   readonly schedulerSchemas?: SettingsSchemas;
   /**
@@ -208,6 +210,16 @@ function capacityProblems(
         `capacity.nodes: the ${schedulerType} back-end runs on one machine, so there are no nodes to pick (nodes picks them on ${many})`,
       );
     }
+  }
+  const autoscale = 'autoscale' in capacity ? capacity.autoscale : undefined;
+  if (autoscale && options.autoscaleSchemas) {
+    checkSettings(
+      ['capacity', 'autoscale', 'target'],
+      autoscale.target,
+      options.autoscaleSchemas,
+      check,
+      problems,
+    );
   }
   if ('source' in capacity) {
     if (capacity.source.type === 'push') {

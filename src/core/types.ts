@@ -114,6 +114,24 @@ export type HaStore =
  */
 export type LiveCapacity = SchedulerCapacity | SourceCapacity;
 
+/**
+ * `capacity.autoscale`: the pressure signals' windows, and where requests for machines go (docs/capacity.md).
+ * Absent: the signals are still computed (with the defaults) and shown, and nothing is asked.
+ */
+export interface AutoscaleSpec {
+  /** The target's kind and settings, checked by the autoscale registry (`src/autoscale/`). */
+  readonly target: { readonly type: string; readonly [setting: string]: unknown };
+  /** k: the priorities whose unmet need asks for machines. */
+  readonly upToPriority: number;
+  readonly scaleOutAfterMs: number;
+  readonly scaleInAfterMs: number;
+  readonly cooldownMs: number;
+  /** The most nodes one request asks for or gives back. */
+  readonly maxStep: number;
+  /** One node's size; read from the live capacity (capacity / nodes) where absent. */
+  readonly node?: { readonly cpu: number; readonly memory: number; readonly replicas?: number };
+}
+
 /** `capacity: { from: scheduler, ... }`: cpu and memory are the machines' total less `reserve`. */
 export interface SchedulerCapacity {
   readonly from: 'scheduler';
@@ -125,6 +143,7 @@ export interface SchedulerCapacity {
   readonly nodes?: Readonly<Record<string, string>>;
   /** How long readings must say a drop to less than half before it is taken. */
   readonly confirmMs: number;
+  readonly autoscale?: AutoscaleSpec;
 }
 
 /** `capacity: { source: {...}, ... }`: the source's value, floored, is the replica count. */
@@ -135,6 +154,7 @@ export interface SourceCapacity {
   readonly cpu?: number;
   readonly memory?: number;
   readonly confirmMs: number;
+  readonly autoscale?: AutoscaleSpec;
 }
 
 export interface Config {
