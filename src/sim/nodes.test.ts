@@ -6,6 +6,7 @@ import { Cluster } from './cluster.js';
 import { NODE_POLICIES } from './node-policies.js';
 import { NodePool, type NodeSetup } from './nodes.js';
 import { ClusterAutoscaler } from './peers/cluster-autoscaler.js';
+import { DEFAULT_PRESSURE, pressureRules } from './pressure-rules.js';
 import { ReplicaStore } from './replicas.js';
 import type { SimService } from './setup.js';
 import { runSimulation } from './simulation.js';
@@ -211,5 +212,28 @@ describe('microscaler on a cluster of nodes', () => {
     const oracle = await runSimulation(setup, NODE_POLICIES.oracle as never);
     assert.ok((oracle.nodes?.nodeHours ?? 0) < 1.2, String(oracle.nodes?.nodeHours));
     assert.equal(oracle.scores.p1LateWork, 0);
+  });
+});
+
+describe('pressure rules', () => {
+  const spec = (name: string, priority: number) => ({ ...svc(name, priority), max: 12 });
+  const plan = (now: number) => ({
+    at: now,
+    services: [
+      { name: 'web', priority: 1, value: 4, need: 4, desired: 4 },
+      { name: 'batch', priority: 2, value: undefined, need: 8, desired: 8 },
+    ],
+  });
+  const run = (spareNodes: number) => {
+    const pool = new NodePool(nodeSetup({ initial: 3 }), 1, 0);
+    const hook = pressureRules(pool, [spec('web', 1), spec('batch', 2)], { ...DEFAULT_PRESSURE, spareNodes });
+    for (let t = 0; t <= 620_000; t += 100) hook(t, { replicas: pool.capacity() }, plan(t));
+    return pool.ready;
+  };
+
+  test('give back the whole nodes idle for 10 min, less the spare ones kept', () => {
+    assert.equal(run(0), 1);
+    assert.equal(run(1), 2);
+    assert.equal(run(2), 3);
   });
 });

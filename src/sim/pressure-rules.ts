@@ -18,6 +18,8 @@ export interface PressureSettings {
   readonly maxStep: number;
   /** The priorities whose unmet need asks for nodes (1..upTo). */
   readonly upTo: number;
+  /** Idle capacity kept, in nodes: only what is idle beyond it is given back (0: every whole idle node). */
+  readonly spareNodes: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export const DEFAULT_PRESSURE: PressureSettings = {
   cooldownMs: 30_000,
   maxStep: 10,
   upTo: 1,
+  spareNodes: 0,
 };
 
 const NO_RESOURCES = { cpu: 0, memory: 0 };
@@ -61,7 +64,21 @@ export function pressureRules(
     maxStep: settings.maxStep,
   });
   const node = { cpu: 0, memory: 0, replicas: nodes.size };
-  const byName = new Map(services.map((s) => [s.name, { min: s.min, max: s.max }]));
+  // One record per service, rewritten every tick (a tick's garbage is most of the cost of a long run).
+  type Row = { -readonly [K in keyof PressureService]: PressureService[K] };
+  const byName = new Map<string, Row>();
+  const input: Row[] = services.map((s) => {
+    const row: Row = {
+      priority: s.priority,
+      min: s.min,
+      max: s.max,
+      need: 0,
+      desired: 0,
+      resources: NO_RESOURCES,
+    };
+    byName.set(s.name, row);
+    return row;
+  });
   const unmetEvery = 1000 / scale;
   const idleEvery = 10_000 / scale;
   // The smallest of each signal over the ticks since its last sample: what the window's minimum would see.
@@ -71,13 +88,15 @@ export function pressureRules(
   let nextIdle = idleEvery;
   let idleNow = NO_AMOUNT;
   return (now, capacity, plan) => {
-    const input: PressureService[] = plan.services.map((p) => {
-      const s = byName.get(p.name) ?? { min: 0, max: p.desired };
-      return { ...s, priority: p.priority, need: p.need, desired: p.desired, resources: NO_RESOURCES };
-    });
+    for (const p of plan.services) {
+      const row = byName.get(p.name);
+      if (!row) continue;
+      row.need = p.need;
+      row.desired = p.desired;
+    }
     const signal = pressure(capacity, input, settings.upTo);
     low.add(Math.max(0, signal.unmet.replicas - nodes.bootingCount * nodes.size));
-    lowIdle.add(signal.idle.replicas);
+    lowIdle.add(Math.max(0, signal.idle.replicas - settings.spareNodes * nodes.size));
     if (now < nextUnmet - 1e-6) return;
     nextUnmet = after(now, unmetEvery);
     if (now >= nextIdle - 1e-6) {
