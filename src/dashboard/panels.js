@@ -21,6 +21,7 @@ export function renderHeader(s) {
   const p = s.pressure;
   pressure.hidden = !p || (p.unmet.replicas === 0 && p.idle.replicas === 0);
   if (p) {
+    /** @type {(what: string, now: number, lasted: number) => string} */
     const part = (what, now, lasted) => `${what} ${now}${lasted > 0 ? ` (sustained ${lasted})` : ''}`;
     pressure.textContent = [
       ...(p.unmet.replicas > 0 ? [part('unmet', p.unmet.replicas, p.sustainedUnmet.replicas)] : []),
