@@ -11,7 +11,7 @@ const ctx = { clock: systemClock, logger: { log() {} }, instance: 'shop' };
 
 describe('autoscale target registry', () => {
   test('every type has a strict settings schema without `type`', () => {
-    assert.deepEqual(Object.keys(autoscaleSchemas).sort(), ['aws-asg', 'webhook']);
+    assert.deepEqual(Object.keys(autoscaleSchemas).sort(), ['aws-asg', 'kubernetes-headroom', 'webhook']);
     for (const [type, schema] of Object.entries(autoscaleSchemas)) {
       assert.equal('type' in schema.shape, false, type);
       assert.equal(schema.safeParse({ nonsense: 1 }).success, false, type);
@@ -25,7 +25,9 @@ describe('autoscale target registry', () => {
     [
       'unknown type',
       { type: 'gcp-mig' },
-      ['capacity.autoscale.target.type: unknown autoscale target "gcp-mig" (known: webhook, aws-asg)'],
+      [
+        'capacity.autoscale.target.type: unknown autoscale target "gcp-mig" (known: webhook, aws-asg, kubernetes-headroom)',
+      ],
     ],
     ['missing group', { type: 'aws-asg' }, ['capacity.autoscale.target.group: required']],
     [

@@ -4,7 +4,9 @@ import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { type Issue, type IssueStyle, issueLines } from '../core/issues.js';
 import type { AutoscaleTarget, Clock, Logger } from '../core/ports.js';
+import type { KubeConnection } from '../infra/kube-client.js';
 import { AwsAsgTarget, awsAsgSettingsSchema } from './aws-asg.js';
+import { createHeadroomTarget, headroomSettingsSchema } from './kubernetes-headroom.js';
 import { WebhookTarget, webhookSettingsSchema } from './webhook.js';
 
 /** What the composition root hands to autoscale target factories. */
@@ -13,6 +15,14 @@ export interface AutoscaleContext {
   readonly logger: Logger;
   /** This microscaler instance's name. */
   readonly instance: string;
+  /**
+   * Where the Kubernetes API is and how to authenticate (the composition root passes the schedulers'
+   * resolveKubeTarget); kubernetes-headroom needs it.
+   */
+  readonly kube?: (options: { readonly kubeconfig?: string; readonly context?: string }) => {
+    readonly connection: KubeConnection;
+    readonly namespace: string | undefined;
+  };
 }
 
 /** An autoscale target's spec as the config holds it: its type and its settings. */
@@ -45,6 +55,7 @@ const KINDS: Record<string, Kind> = {
     (s, ctx) => new WebhookTarget(s, { now: () => ctx.clock.wall?.() ?? Date.now() }),
   ),
   'aws-asg': kind(awsAsgSettingsSchema, (s, ctx) => AwsAsgTarget.create(s, ctx.logger)),
+  'kubernetes-headroom': kind(headroomSettingsSchema, (s, ctx) => createHeadroomTarget(s, ctx)),
 };
 
 /** Each target type's settings (everything but `type`), as strict objects; the config check uses them. */

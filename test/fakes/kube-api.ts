@@ -3,7 +3,10 @@
 // core/v1 Pod list and watch with label selectors, metav1 Status errors, optimistic concurrency on
 // resourceVersion, 410 Gone for a watch that resumes from a compacted version), and coordination.k8s.io/v1
 // Lease objects (get, create, replace, delete; every write bumps resourceVersion, a write carrying a stale
-// one gets 409 Conflict, a create of an existing name 409 AlreadyExists).
+// one gets 409 Conflict, a create of an existing name 409 AlreadyExists), Deployment create (POST, 409
+// AlreadyExists, 422 when the selector does not match the template's labels) and merge-patch of a Deployment
+// (spec.replicas, spec.template replaced, metadata.labels merged, resourceVersion checked), and
+// scheduling.k8s.io/v1 PriorityClass get.
 // It serves HTTPS with a CA made by openssl at start into a temporary folder, accepts a bearer token or a
 // client certificate signed by that CA, and plays the workload controllers: a scale change creates pods that
 // become ready after `readyDelayMs`, or marks the newest pods terminating (deletionTimestamp) and removes
@@ -39,6 +42,14 @@ interface FakeWorkload {
   resourceVersion: string;
   generation: number;
   serial: number;
+  /** spec.template as the client wrote it (created through the API); absent for added workloads. */
+  template?: unknown;
+}
+
+/** A scheduling.k8s.io/v1 PriorityClass (cluster-scoped). */
+export interface FakePriorityClass {
+  readonly value: number;
+  readonly preemptionPolicy?: string;
 }
 
 /** A coordination.k8s.io/v1 Lease as stored: metadata kept by the server, spec as the client wrote it. */
@@ -138,6 +149,8 @@ export class FakeKubeApi {
   readonly otherPods: OtherPod[] = [];
   /** Largest number of pods (terminating included) that existed at once, since start or reset. */
   peakPods = 0;
+  /** PriorityClasses by name. */
+  readonly priorityClasses = new Map<string, FakePriorityClass>();
   url = '';
 
   private constructor(readonly certs: Certificates) {}
@@ -394,6 +407,7 @@ export class FakeKubeApi {
       const w = this.workloads.get(key(kind, ns, name));
       if (!w) return this.#status(res, 404, 'NotFound', `${kind}.apps "${name}" not found`);
       if (method === 'GET') return this.#json(res, 200, scale ? this.#scaleOf(w) : this.#workloadOf(w));
+      if (method === 'PATCH' && !scale) return this.#patchWorkload(req, res, w, text);
       if (method === 'PATCH' && scale && this.forbidScalePatch) {
         return this.#status(
           res,
@@ -404,6 +418,23 @@ export class FakeKubeApi {
       }
       if (method === 'PATCH' && scale) return this.#patchScale(req, res, w, text);
       return this.#status(res, 405, 'MethodNotAllowed', `${method} is not allowed here`);
+    }
+    const create = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/.exec(url.pathname);
+    if (create && method === 'POST') return this.#createDeployment(res, create[1] ?? '', text);
+    const pc = /^\/apis\/scheduling\.k8s\.io\/v1\/priorityclasses\/([^/]+)$/.exec(url.pathname);
+    if (pc && method === 'GET') {
+      const found = this.priorityClasses.get(pc[1] ?? '');
+      if (!found) {
+        return this.#status(res, 404, 'NotFound', `priorityclasses.scheduling.k8s.io "${pc[1]}" not found`);
+      }
+      return this.#json(res, 200, {
+        kind: 'PriorityClass',
+        apiVersion: 'scheduling.k8s.io/v1',
+        metadata: { name: pc[1] },
+        value: found.value,
+        preemptionPolicy: found.preemptionPolicy ?? 'PreemptLowerPriority',
+        globalDefault: false,
+      });
     }
     const pods = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
     if (pods && method === 'GET') {
@@ -575,6 +606,122 @@ export class FakeKubeApi {
     this.#json(res, 200, this.#scaleOf(w));
   }
 
+  /** POST of a Deployment: validated as the API server does for what the fake models. */
+  #createDeployment(res: ServerResponse, ns: string, text: string) {
+    let body: {
+      metadata?: { name?: unknown; labels?: Record<string, string> };
+      spec?: {
+        replicas?: unknown;
+        selector?: { matchLabels?: Record<string, string> };
+        template?: { metadata?: { labels?: Record<string, string> } };
+      };
+    };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return this.#status(res, 400, 'BadRequest', 'invalid JSON');
+    }
+    const name = body.metadata?.name;
+    if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+      return this.#status(res, 422, 'Invalid', `Deployment.apps is invalid: metadata.name: Invalid value`);
+    }
+    if (this.workloads.has(key('deployments', ns, name))) {
+      return this.#status(res, 409, 'AlreadyExists', `deployments.apps "${name}" already exists`);
+    }
+    const matchLabels = body.spec?.selector?.matchLabels ?? {};
+    const podLabels = body.spec?.template?.metadata?.labels ?? {};
+    const selects =
+      Object.keys(matchLabels).length > 0 &&
+      Object.entries(matchLabels).every(([k, v]) => podLabels[k] === v);
+    if (!selects) {
+      return this.#status(
+        res,
+        422,
+        'Invalid',
+        `Deployment.apps "${name}" is invalid: spec.template.metadata.labels: Invalid value: \`selector\` does not match template \`labels\``,
+      );
+    }
+    const replicas = body.spec?.replicas ?? 1;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      return this.#status(
+        res,
+        422,
+        'Invalid',
+        `spec.replicas: Invalid value: must be greater than or equal to 0`,
+      );
+    }
+    const w: FakeWorkload = {
+      kind: 'deployments',
+      namespace: ns,
+      name,
+      labels: { ...(body.metadata?.labels ?? {}) },
+      replicas: 0,
+      matchLabels: { ...matchLabels },
+      resourceVersion: this.#bump(),
+      generation: 1,
+      serial: 0,
+      template: body.spec?.template,
+    };
+    this.workloads.set(key('deployments', ns, name), w);
+    this.setReplicas(w, replicas);
+    this.patches.push(`deployments/${name}=${replicas}`);
+    this.#json(res, 201, this.#workloadOf(w));
+  }
+
+  /** A merge patch of the workload itself: labels, spec.replicas and spec.template, resourceVersion checked. */
+  #patchWorkload(req: IncomingMessage, res: ServerResponse, w: FakeWorkload, text: string) {
+    if (!/^application\/merge-patch\+json/.test(req.headers['content-type'] ?? '')) {
+      return this.#status(
+        res,
+        415,
+        'UnsupportedMediaType',
+        'the body of the request was in an unknown format',
+      );
+    }
+    let patch: {
+      metadata?: { resourceVersion?: string; labels?: Record<string, string | null> };
+      spec?: { replicas?: unknown; template?: unknown };
+    };
+    try {
+      patch = JSON.parse(text);
+    } catch {
+      return this.#status(res, 400, 'BadRequest', 'invalid JSON');
+    }
+    const rv = patch.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== w.resourceVersion) {
+      return this.#status(
+        res,
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${w.kind}.apps "${w.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
+    const replicas = patch.spec?.replicas;
+    if (
+      replicas !== undefined &&
+      (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+    ) {
+      return this.#status(
+        res,
+        422,
+        'Invalid',
+        `spec.replicas: Invalid value: must be greater than or equal to 0`,
+      );
+    }
+    for (const [k, v] of Object.entries(patch.metadata?.labels ?? {})) {
+      if (v === null) delete w.labels[k];
+      else w.labels[k] = v;
+    }
+    if (patch.spec?.template !== undefined) w.template = patch.spec.template;
+    if (typeof replicas === 'number' && replicas !== w.replicas) {
+      this.setReplicas(w, replicas);
+      this.patches.push(`${w.kind}/${w.name}=${replicas}`);
+    } else {
+      w.resourceVersion = this.#bump();
+    }
+    this.#json(res, 200, this.#workloadOf(w));
+  }
+
   #scaleOf(w: FakeWorkload): unknown {
     const c = this.pods(w.name);
     return {
@@ -598,7 +745,11 @@ export class FakeKubeApi {
         resourceVersion: w.resourceVersion,
         generation: w.generation,
       },
-      spec: { replicas: w.replicas, selector: { matchLabels: w.matchLabels } },
+      spec: {
+        replicas: w.replicas,
+        selector: { matchLabels: w.matchLabels },
+        ...(w.template !== undefined ? { template: w.template } : {}),
+      },
       // Terminating pods are not counted in status, as the ReplicaSet controller filters them out.
       status: { replicas: c.ready + c.starting, readyReplicas: c.ready, observedGeneration: w.generation },
     };
