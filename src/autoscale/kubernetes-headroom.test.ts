@@ -29,7 +29,7 @@ after(async () => {
 });
 
 let serial = 0;
-function setup(extra: Record<string, unknown> = {}) {
+async function setup(extra: Record<string, unknown> = {}) {
   const namespace = `ns${++serial}`;
   const logs: string[] = [];
   const settings = headroomSettingsSchema.parse({
@@ -40,11 +40,11 @@ function setup(extra: Record<string, unknown> = {}) {
     checkEvery: 0.05,
     ...extra,
   });
-  const target = createHeadroomTarget(settings, {
+  const target = await createHeadroomTarget(settings, {
     clock: systemClock,
     logger: { log: (level, message) => logs.push(`${level}: ${message}`) },
     instance: 'shop',
-    kube: () => ({
+    kube: async () => ({
       connection: { server: api.url, ca: api.certs.ca, token: () => TOKEN, describe: 'test token' },
       namespace: undefined,
     }),
@@ -94,7 +94,7 @@ describe('placeholdersFor', () => {
 describe('kubernetes-headroom target (fake API server)', () => {
   test('out creates our placeholder Deployment sized to the need, and shrinks it once all are scheduled', async () => {
     api.readyDelayMs = 300;
-    const { namespace, target, logs } = setup();
+    const { namespace, target, logs } = await setup();
     await target.ask('shop', out(1.2, 2 * GI), signal());
     const w = api.workload('microscaler-headroom', 'deployments', namespace);
     assert.equal(w.replicas, 3, '1.2 cpu at 0.5 each');
@@ -128,7 +128,7 @@ describe('kubernetes-headroom target (fake API server)', () => {
 
   test('while the nodes have not come it holds; a new out resizes; in shrinks it to 0', async () => {
     api.readyDelayMs = 60_000;
-    const { namespace, target } = setup();
+    const { namespace, target } = await setup();
     await target.ask('shop', out(1, 0), signal());
     const w = api.workload('microscaler-headroom', 'deployments', namespace);
     assert.equal(w.replicas, 2);
@@ -142,7 +142,7 @@ describe('kubernetes-headroom target (fake API server)', () => {
   });
 
   test('a Deployment of that name not labelled ours is never touched', async () => {
-    const { namespace, target } = setup({ name: 'taken' });
+    const { namespace, target } = await setup({ name: 'taken' });
     api.addWorkload({ name: 'taken', namespace, labels: { app: 'someone-else' }, replicas: 1 });
     const before = api.patches.length;
     await assert.rejects(target.ask('shop', out(1, 0), signal()), (e: Error) => {
@@ -156,28 +156,28 @@ describe('kubernetes-headroom target (fake API server)', () => {
   });
 
   test('the PriorityClass must exist and be negative; below the autoscaler cutoff it warns', async () => {
-    const missing = setup({ priorityClass: 'nope' });
+    const missing = await setup({ priorityClass: 'nope' });
     await assert.rejects(
       missing.target.ask('shop', out(1, 0), signal()),
       /PriorityClass nope not found; apply deploy/,
     );
     api.priorityClasses.set('zero', { value: 0 });
-    const zero = setup({ priorityClass: 'zero' });
+    const zero = await setup({ priorityClass: 'zero' });
     await assert.rejects(zero.target.ask('shop', out(1, 0), signal()), (e: Error) => {
       assert.ok(e instanceof TerminalError);
       assert.match(e.message, /must have a negative priority/);
       return true;
     });
     api.priorityClasses.set('very-low', { value: -100 });
-    const low = setup({ priorityClass: 'very-low' });
+    const low = await setup({ priorityClass: 'very-low' });
     await low.target.ask('shop', out(1, 0), signal());
     assert.ok(low.logs.some((l) => /^warn: .*expendable-pods-priority-cutoff/.test(l)));
   });
 
   test('a request with no cpu or memory cannot size placeholders; forbidden is terminal, without the token', async () => {
-    const { target } = setup();
+    const { target } = await setup();
     await assert.rejects(target.ask('shop', out(0, 0), signal()), /no cpu or memory to size placeholders/);
-    const other = setup();
+    const other = await setup();
     api.forbidden = true;
     try {
       await assert.rejects(other.target.ask('shop', out(1, 0), signal()), (e: Error) => {

@@ -62,17 +62,20 @@ export interface HeadroomContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly instance: string;
-  readonly kube?: (options: { readonly kubeconfig?: string; readonly context?: string }) => {
+  readonly kube?: (options: { kubeconfig?: string; context?: string }) => Promise<{
     readonly connection: KubeConnection;
     readonly namespace: string | undefined;
-  };
+  }>;
 }
 
-export function createHeadroomTarget(settings: HeadroomSettings, ctx: HeadroomContext): HeadroomTarget {
+export async function createHeadroomTarget(
+  settings: HeadroomSettings,
+  ctx: HeadroomContext,
+): Promise<HeadroomTarget> {
   if (!ctx.kube) {
     throw new TerminalError(`${WHO}: no Kubernetes API credentials were given to this target`);
   }
-  const target = ctx.kube({
+  const target = await ctx.kube({
     ...(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
     ...(settings.context ? { context: settings.context } : {}),
   });

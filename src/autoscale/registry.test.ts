@@ -56,5 +56,9 @@ describe('autoscale target registry', () => {
       assert.match(e.message, /capacity\.autoscale\.target\.group: required/);
       return true;
     });
+    await assert.rejects(
+      createAutoscaleTarget({ type: 'kubernetes-headroom' }, ctx),
+      /no Kubernetes API credentials/,
+    );
   });
 });

@@ -19,10 +19,10 @@ export interface AutoscaleContext {
    * Where the Kubernetes API is and how to authenticate (the composition root passes the schedulers'
    * resolveKubeTarget); kubernetes-headroom needs it.
    */
-  readonly kube?: (options: { readonly kubeconfig?: string; readonly context?: string }) => {
+  readonly kube?: (options: { kubeconfig?: string; context?: string }) => Promise<{
     readonly connection: KubeConnection;
     readonly namespace: string | undefined;
-  };
+  }>;
 }
 
 /** An autoscale target's spec as the config holds it: its type and its settings. */

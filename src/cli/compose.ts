@@ -188,7 +188,12 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   const autoscale = config.liveCapacity?.autoscale;
   const target = autoscale
     ? await closers.open(() =>
-        createAutoscaleTarget(autoscale.target, { clock, logger, instance: config.name }),
+        createAutoscaleTarget(autoscale.target, {
+          clock,
+          logger,
+          instance: config.name,
+          kube: kubeTarget(env),
+        }),
       )
     : undefined;
   if (target) closers.push(() => target.close());

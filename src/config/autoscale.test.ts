@@ -60,7 +60,7 @@ describe('capacity.autoscale', () => {
     [
       'an unknown target',
       '{ from: scheduler, perNode: 4, autoscale: { target: { type: gce } } }',
-      /^capacity\.autoscale\.target\.type: must be one of aws-asg, webhook/,
+      /^capacity\.autoscale\.target\.type: must be one of aws-asg, kubernetes-headroom, webhook/,
     ],
     [
       "a target's bad setting",
