@@ -1,5 +1,5 @@
 // The kubernetes back-end's resources(): a pod is ours when it is in our namespace and matches the selector
-// of a workload we scale; the others' requests are taken off the nodes' allocatable (fake API server).
+// of a workload we scale (or is this instance's headroom placeholder); the others' requests are taken off the nodes' allocatable (fake API server).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FakeKubeApi } from '../../test/fakes/kube-api.js';
@@ -76,6 +76,24 @@ describe('KubernetesScheduler.resources (fake API server)', () => {
     pod('web-b', 'default', 'shop-web', 'n2'); // ours
     pod('look-alike', 'staging', 'shop-web'); // our labels, another namespace: not ours
     pod('agent', 'kube-system', 'fluent-bit', 'n2'); // someone else's
+    // This instance's kubernetes-headroom placeholder (any namespace): it gives way, so its room is ours.
+    api.otherPods.push({
+      name: 'placeholder',
+      namespace: 'headroom',
+      node: 'n2',
+      labels: { 'microscaler.instance': 'shop', 'microscaler.headroom': 'true' },
+      phase: 'Running',
+      containers: [{ cpu: '1', memory: '1Gi' }],
+    });
+    // Another instance's placeholder: not ours.
+    api.otherPods.push({
+      name: 'their-placeholder',
+      namespace: 'headroom',
+      node: 'n3',
+      labels: { 'microscaler.instance': 'other', 'microscaler.headroom': 'true' },
+      phase: 'Running',
+      containers: [{ cpu: '1', memory: '1Gi' }],
+    });
     const scheduler = await KubernetesScheduler.create(
       {},
       {
@@ -101,7 +119,7 @@ describe('KubernetesScheduler.resources (fake API server)', () => {
       });
       const all = await scheduler.resources(signal);
       assert.equal(all.nodes, 3);
-      assert.equal(all.cpu, 16 - 2);
+      assert.equal(all.cpu, 16 - 3, "the other instance's placeholder on n3 is taken off");
     } finally {
       await scheduler.close();
     }

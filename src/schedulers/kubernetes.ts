@@ -218,11 +218,15 @@ export class KubernetesScheduler implements Scheduler {
 
   /**
    * The nodes' allocatable less what pods that are not ours request (capacity: { from: scheduler }): a pod is
-   * ours when it is in our namespace and matches the selector of a workload we scale.
+   * ours when it is in our namespace and matches the selector of a workload we scale, or when it is one of
+   * this instance's kubernetes-headroom placeholders (they give way to any real pod, so their room is ours).
    */
   resources(signal: AbortSignal, nodes?: Readonly<Record<string, string>>): Promise<ClusterResources> {
+    const headroom = (labels: Readonly<Record<string, string>>) =>
+      labels['microscaler.headroom'] === 'true' && labels['microscaler.instance'] === this.ctx.instance;
     const ours = (pod: { namespace: string; labels: Readonly<Record<string, string>> }) =>
-      pod.namespace === this.namespace && this.podSelectors.some((s) => selectorMatches(s, pod.labels));
+      headroom(pod.labels) ||
+      (pod.namespace === this.namespace && this.podSelectors.some((s) => selectorMatches(s, pod.labels)));
     return kubeResources(this.client, { ours, ...(nodes ? { nodeSelector: nodes } : {}) }, signal);
   }
 
