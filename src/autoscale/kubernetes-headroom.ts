@@ -187,6 +187,27 @@ export class HeadroomTarget implements AutoscaleTarget {
     }
   }
 
+  /**
+   * Shrinks to 0 the Deployment as it was read (its resourceVersion): false when it changed since (a new
+   * request resized it), to be looked at again.
+   */
+  private async shrink(d: Deployment, was: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.client.request('PATCH', `${this.collection()}/${this.settings.name}`, {
+        body: { metadata: { resourceVersion: d.metadata?.resourceVersion }, spec: { replicas: 0 } },
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) return false;
+      throw kubeError(error);
+    }
+    this.deps.logger.log(
+      'info',
+      `${WHO}: ${this.namespace}/${this.settings.name} set to 0 placeholder pods: the nodes have come (all ${was} scheduled)`,
+    );
+    return true;
+  }
+
   /** Looks every checkEvery until all placeholders are scheduled (the nodes have come), then shrinks to 0. */
   private watchUntilScheduled(): void {
     if (this.watching) return;
@@ -199,15 +220,7 @@ export class HeadroomTarget implements AutoscaleTarget {
           const d = await this.read(signal);
           const want = d?.spec?.replicas ?? 0;
           if (!d || want === 0) return;
-          if ((d.status?.readyReplicas ?? 0) >= want) {
-            await this.setReplicas(
-              0,
-              `the nodes have come: all ${want} placeholders are scheduled`,
-              signal,
-              false,
-            );
-            return;
-          }
+          if ((d.status?.readyReplicas ?? 0) >= want && (await this.shrink(d, want, signal))) return;
         } catch (error) {
           if (signal.aborted) return;
           this.deps.logger.log('warn', `${WHO}: cannot check the placeholders: ${errorMessage(error)}`);
