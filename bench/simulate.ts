@@ -11,10 +11,12 @@ import {
   DEFAULT_BOOT,
   DEFAULT_NODE_POLICIES,
   DEFAULT_POLICIES,
+  DEFAULT_PRESSURE,
   DEFAULT_REMOVAL,
   DemandReplay,
   describeDuration,
   longest,
+  microscalerWith,
   NODE_POLICIES,
   type NodeScores,
   nodesAtStart,
@@ -28,6 +30,8 @@ import { loadTrace } from '../src/sources/trace.js';
 
 const quick = process.argv.includes('--quick');
 const withNodes = process.argv.includes('--nodes');
+/** With --nodes: microscaler keeps this many idle nodes (--spare=N; default 0). */
+const spare = Number(process.argv.find((a) => a.startsWith('--spare='))?.slice(8) ?? 0);
 /** With --nodes: the cluster at its most (capacity below) is this many nodes. */
 const MOST_NODES = 10;
 const dir = resolve(process.argv.find((a) => a.startsWith('--traces='))?.slice(9) ?? '../shared/traces');
@@ -103,7 +107,9 @@ async function benchTrace(file: string, timeScale: number): Promise<Row[]> {
   });
   const mode = timeScale === 1 ? 'real time' : `compressed ×${timeScale}`;
   const rows: Row[] = [];
-  const registry = nodes ? NODE_POLICIES : POLICIES;
+  const registry = nodes
+    ? { ...NODE_POLICIES, microscaler: microscalerWith({ ...DEFAULT_PRESSURE, spareNodes: spare }) }
+    : POLICIES;
   for (const policy of nodes ? DEFAULT_NODE_POLICIES : DEFAULT_POLICIES) {
     const started = performance.now();
     const result = await runSimulation(setup, registry[policy] as (typeof POLICIES)[string], { samples: 10 });
@@ -187,7 +193,7 @@ async function benchNodes(): Promise<void> {
     `scaling quality on a cluster of nodes: the services as above; the capacity of 1.2 × priority-1 peak in at most ${MOST_NODES} ` +
       `nodes, starting with the nodes the priority-1 peak of the first longest boot needs; boot ${describeDuration(DEFAULT_BOOT)}, ` +
       `removal ${describeDuration(DEFAULT_REMOVAL)} after the drain; compressed ×60: boot, removal and every node-level window ` +
-      `÷ 60 alike, node-hours in trace time${quick ? '; --quick: first day only' : ''}`,
+      `÷ 60 alike, node-hours in trace time${spare > 0 ? `; microscaler keeps ${spare} spare node${spare === 1 ? '' : 's'}` : ''}${quick ? '; --quick: first day only' : ''}`,
   );
   console.log(
     [

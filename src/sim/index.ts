@@ -1,9 +1,11 @@
 export { type BuildInput, buildSetup, stepFor } from './build.js';
 export { DemandReplay, type TraceColumn } from './demand.js';
+export { microscalerWith } from './microscaler.js';
 export { DEFAULT_NODE_POLICIES, NODE_POLICIES, nodesAtStart } from './node-policies.js';
 export { DEFAULT_BOOT, DEFAULT_REMOVAL, NodePool, type NodeSetup } from './nodes.js';
 export { type PlotRun, plotHtml } from './plot.js';
 export { DEFAULT_POLICIES, POLICIES } from './policies.js';
+export { DEFAULT_PRESSURE, type PressureSettings } from './pressure-rules.js';
 export { DOCKER_START, DOCKER_STOP, type Duration, describeDuration, longest } from './random.js';
 export { lowerIsBetter, type NodeScores, ratio, SCORE_NAMES, type Scores } from './scores.js';
 export type { Policy, PolicyFactory, SimService, SimSetup } from './setup.js';

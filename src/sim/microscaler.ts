@@ -2,7 +2,7 @@ import { Controller, decide, NO_CALLS, type PendingReason } from '../controller/
 import type { Logger, Source } from '../core/ports.js';
 import type { Capacity, Observed, Plan, SourceResult } from '../core/types.js';
 import { EMPTY_MEMORY, type PlannerMemory, plan } from '../planner/index.js';
-import { type PlanHook, pressureRules } from './pressure-rules.js';
+import { type PlanHook, type PressureSettings, pressureRules } from './pressure-rules.js';
 import type { Policy, SimContext, SimService } from './setup.js';
 import { SimScheduler } from './sim-scheduler.js';
 import { SimSource } from './sim-source.js';
@@ -93,6 +93,12 @@ export function controllerPolicy(ctx: SimContext): Policy {
  */
 export function microscalerPolicy(ctx: SimContext): Policy {
   return fastMicroscaler(ctx, ctx.nodes ? pressureRules(ctx.nodes, ctx.setup.services) : undefined);
+}
+
+/** microscaler on a cluster of nodes with pressure settings of its own. */
+export function microscalerWith(settings: PressureSettings): (ctx: SimContext) => Policy {
+  return (ctx) =>
+    fastMicroscaler(ctx, ctx.nodes ? pressureRules(ctx.nodes, ctx.setup.services, settings) : undefined);
 }
 
 /** microscaler on a cluster's nodes without asking for more or fewer (a fixed fleet). */
