@@ -68,6 +68,17 @@ describe('pressure', () => {
   });
 });
 
+test('Sustained keeps a bounded number of slices, whatever the tick, and never says more than the least sample', () => {
+  const s = new Sustained(30_000);
+  let last = NO_AMOUNT;
+  for (let t = 0; t <= 120_000; t += 10) {
+    const replicas = 5 + (Math.floor(t / 1000) % 7);
+    last = s.add(t, { replicas, cpu: replicas, memory: 0 });
+    assert.ok(s.size <= 65, `${s.size} slices`);
+  }
+  assert.equal(last.replicas, 5, 'the least over the window');
+});
+
 describe('autoscale decision', () => {
   const node = { cpu: 4, memory: 16 * GiB };
   test('nodesFor: out covers the largest dimension, in counts whole nodes in every dimension', () => {

@@ -63,33 +63,54 @@ export function pressure(capacity: Capacity, services: readonly PressureService[
   };
 }
 
-/** What a signal has been at least for the whole of the last `windowMs`: 0 until the window is covered. */
+/** How many slices a window is kept in: memory stays bounded whatever the tick (the soak test checks it). */
+const SLICES = 64;
+
+const least = (a: Amount, b: Amount): Amount => ({
+  replicas: Math.min(a.replicas, b.replicas),
+  cpu: Math.min(a.cpu, b.cpu),
+  memory: Math.min(a.memory, b.memory),
+});
+
+/**
+ * What a signal has been at least for the whole of the last `windowMs`: 0 until the window is covered. A
+ * sample holds until the next one. The window is kept as at most SLICES slices, each the least of the
+ * samples in it, so the oldest slice may reach up to windowMs / SLICES further back: it only ever errs low.
+ */
 export class Sustained {
-  private readonly samples: { at: number; amount: Amount }[] = [];
+  private readonly slices: { start: number; low: Amount }[] = [];
   /** Since when every sample has been above 0 (in replicas, cpu or memory). */
   private since: number | undefined;
+  private readonly width: number;
 
-  constructor(private readonly windowMs: number) {}
+  constructor(private readonly windowMs: number) {
+    this.width = Math.max(1, windowMs / SLICES);
+  }
 
   add(now: number, amount: Amount): Amount {
     const any = amount.replicas > 0 || amount.cpu > 0 || amount.memory > 0;
     if (!any) {
-      this.samples.length = 0;
+      this.slices.length = 0;
       this.since = undefined;
       return NO_AMOUNT;
     }
     this.since ??= now;
-    this.samples.push({ at: now, amount });
-    while (this.samples.length > 1 && (this.samples[1]?.at ?? now) <= now - this.windowMs)
-      this.samples.shift();
+    const last = this.slices.at(-1);
+    if (last && now < last.start + this.width) last.low = least(last.low, amount);
+    else this.slices.push({ start: now, low: amount });
+    // Keep the slice that covers the window's start; drop those wholly before it.
+    while (this.slices.length > 1 && (this.slices[1]?.start ?? now) <= now - this.windowMs)
+      this.slices.shift();
     if (now - this.since < this.windowMs) return NO_AMOUNT;
-    return this.samples.reduce<Amount>(
-      (low, s) => ({
-        replicas: Math.min(low.replicas, s.amount.replicas),
-        cpu: Math.min(low.cpu, s.amount.cpu),
-        memory: Math.min(low.memory, s.amount.memory),
-      }),
-      { replicas: Infinity, cpu: Infinity, memory: Infinity },
-    );
+    return this.slices.reduce<Amount>((low, s) => least(low, s.low), {
+      replicas: Infinity,
+      cpu: Infinity,
+      memory: Infinity,
+    });
+  }
+
+  /** Slices held now (for tests of the bound). */
+  get size(): number {
+    return this.slices.length;
   }
 }
