@@ -18,8 +18,7 @@ export interface TickLoopOptions {
 
 export class TickLoop {
   private readonly opts: TickLoopOptions;
-  /** Resolves when nudge() cuts the loop's sleep short; made anew after each nudge. */
-  private woken: Promise<void> | undefined;
+  /** Ends the current sleep early (nudge); undefined while no sleep runs. */
   private wake: (() => void) | undefined;
   private nudged = false;
 
@@ -42,16 +41,17 @@ export class TickLoop {
       // for as long as it went back.
       const rest = intervalMs - (clock.now() - started);
       if (!this.nudged) {
-        this.woken ??= new Promise((resolve) => {
+        // One promise per sleep, settled by the sleep or by nudge(): never a long-lived promise raced every
+        // tick, whose reactions would pile up while no nudge comes (the soak found 2 kept per tick). The
+        // timer of a sleep cut short lapses on its own (no abort: that costs more per tick).
+        await new Promise<void>((resolve) => {
           this.wake = resolve;
+          void clock.sleep(Math.min(intervalMs, Math.max(0, rest)), signal).then(resolve);
         });
-        // The timer of a sleep cut short by nudge() lapses on its own (no abort: that costs more per tick).
-        await Promise.race([clock.sleep(Math.min(intervalMs, Math.max(0, rest)), signal), this.woken]);
+        this.wake = undefined;
       }
       if (this.nudged) {
         this.nudged = false;
-        this.woken = undefined;
-        this.wake = undefined;
         // A storm of pushes must not become a storm of ticks: at most one every NUDGE_GAP_MS.
         const gap = Math.min(intervalMs, NUDGE_GAP_MS) - (clock.now() - started);
         if (gap > 0) await clock.sleep(gap, signal);
