@@ -200,6 +200,9 @@ describe('terminal errors from the other cluster back-ends (fakes)', () => {
       logger: { log() {} },
     });
     try {
+      // The job's one task runs first: a count that changes (starting to running) is a change of the
+      // object, which rightly releases a hold, and would make this test race the fake's start time.
+      while ((await s.observe(AbortSignal.timeout(1000))).get('web')?.running !== 1) await delay(10);
       // Scaling is refused for good (403, as Nomad answers a token without scale-job); reads still work.
       nomad.failures.push({ method: 'POST', path: /\/scale$/, status: 403, body: 'Permission denied' });
       await assert.rejects(s.scale('web', 2, 'test'), TerminalError);
