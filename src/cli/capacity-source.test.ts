@@ -29,6 +29,7 @@ const live = (extra: Partial<SchedulerCapacity> = {}): SchedulerCapacity => ({
   replicas: { perNode: 4 },
   reserve: { cpu: 0, memory: 0 },
   confirmMs: 30_000,
+  everyMs: 0,
   ...extra,
 });
 const machines = (
@@ -121,7 +122,13 @@ describe('notesChange', () => {
 });
 
 describe('capacityFromResult', () => {
-  const source: SourceCapacity = { from: 'source', source: { type: 'http' }, cpu: 8, confirmMs: 1000 };
+  const source: SourceCapacity = {
+    from: 'source',
+    source: { type: 'http' },
+    cpu: 8,
+    confirmMs: 1000,
+    everyMs: 0,
+  };
   const ok = (value: number) => ({ ok: true as const, reading: { value, at: 0 } });
   const cases: [string, number, number][] = [
     ['a whole value', 14, 14],

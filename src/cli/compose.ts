@@ -238,7 +238,11 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     name: config.name,
     capacity: config.capacity,
     ...(capacitySource
-      ? { capacitySource, capacityConfirmMs: config.liveCapacity?.confirmMs ?? DEFAULT_CONFIRM_MS }
+      ? {
+          capacitySource,
+          capacityConfirmMs: config.liveCapacity?.confirmMs ?? DEFAULT_CONFIRM_MS,
+          ...(config.liveCapacity ? { capacityEveryMs: config.liveCapacity.everyMs } : {}),
+        }
       : {}),
     ...(autoscale && target
       ? {

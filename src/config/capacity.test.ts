@@ -50,6 +50,7 @@ describe('capacity forms: what they convert to', () => {
           replicas: { fixed: 8 },
           reserve: { cpu: 0, memory: 0 },
           confirmMs: 30_000,
+          everyMs: 1000,
         },
       },
       max: 8,
@@ -67,6 +68,7 @@ describe('capacity forms: what they convert to', () => {
           reserve: { cpu: 0.5, memory: Gi },
           nodes: { pool: 'web' },
           confirmMs: 60_000,
+          everyMs: 1000,
         },
       },
       max: Number.POSITIVE_INFINITY,
@@ -81,6 +83,7 @@ describe('capacity forms: what they convert to', () => {
           replicas: { perNode: 2 },
           reserve: { cpu: 0, memory: 0 },
           confirmMs: 30_000,
+          everyMs: 1000,
         },
       },
       max: Number.POSITIVE_INFINITY,
@@ -96,6 +99,7 @@ describe('capacity forms: what they convert to', () => {
           cpu: 16,
           memory: 32 * Gi,
           confirmMs: 5000,
+          everyMs: 1000,
         },
       },
       max: Number.POSITIVE_INFINITY,
@@ -265,4 +269,11 @@ describe('capacity forms: one problem each', () => {
   for (const [what, capacity, scheduler, problems] of cases) {
     test(what, () => assert.deepStrictEqual(bad(capacity, scheduler), problems));
   }
+});
+
+test('capacity.every: how often a live capacity is read (1 s by default)', () => {
+  assert.equal(load('{ from: scheduler, replicas: 8, every: 5s }').liveCapacity?.everyMs, 5000);
+  assert.equal(load('{ from: scheduler, replicas: 8 }').liveCapacity?.everyMs, 1000);
+  assert.match(bad('{ from: scheduler, replicas: 8, every: soon }').join('\n'), /^capacity\.every: /);
+  assert.match(bad('{ replicas: 8, every: 5s }').join('\n'), /^capacity\.every: /);
 });

@@ -5,6 +5,9 @@ import type { AutoscaleSpec, Capacity, LiveCapacity } from '../core/types.js';
 import { duration, integer, memory, nonNegative, positive, sourceSchema } from './fields.js';
 import { errorMap } from './problems.js';
 
+/** How often a live capacity is read, unless `every:` says: a cluster's node list is not read every tick. */
+export const DEFAULT_CAPACITY_EVERY_MS = 1000;
+
 /** How long readings must say a drop to less than half before it is taken, unless `confirm:` says. */
 export const DEFAULT_CONFIRM_MS = 30_000;
 
@@ -33,6 +36,7 @@ const schedulerForm = z
     reserve: z.strictObject({ cpu: nonNegative().optional(), memory: memory(true).optional() }).optional(),
     nodes: z.record(z.string().min(1), z.string()).optional(),
     confirm: duration().default(DEFAULT_CONFIRM_MS),
+    every: duration().default(DEFAULT_CAPACITY_EVERY_MS),
     autoscale: autoscaleSchema.optional(),
   })
   .superRefine((c, ctx) => {
@@ -50,6 +54,7 @@ const schedulerForm = z
 const sourceForm = z.strictObject({
   source: sourceSchema,
   confirm: duration().default(DEFAULT_CONFIRM_MS),
+  every: duration().default(DEFAULT_CAPACITY_EVERY_MS),
   cpu: positive().optional(),
   memory: memory().optional(),
   autoscale: autoscaleSchema.optional(),
@@ -153,7 +158,7 @@ function autoscaleSpec(raw: z.output<typeof autoscaleSchema> | undefined): { aut
 
 export function capacityForm(raw: RawCapacity): CapacityForm {
   if ('from' in raw) {
-    const { replicas, perNode, reserve, nodes, confirm } = raw;
+    const { replicas, perNode, reserve, nodes, confirm, every } = raw;
     const count = replicas !== undefined ? { fixed: replicas } : { perNode: perNode ?? 1 };
     return {
       capacity: { replicas: replicas ?? perNode ?? 1 },
@@ -163,17 +168,25 @@ export function capacityForm(raw: RawCapacity): CapacityForm {
         reserve: { cpu: reserve?.cpu ?? 0, memory: reserve?.memory ?? 0 },
         ...(nodes && Object.keys(nodes).length > 0 ? { nodes } : {}),
         confirmMs: confirm,
+        everyMs: every,
         ...autoscaleSpec(raw.autoscale),
       },
       defaultMax: replicas ?? Number.POSITIVE_INFINITY,
     };
   }
   if ('source' in raw) {
-    const { source, confirm, cpu, memory } = raw;
+    const { source, confirm, every, cpu, memory } = raw;
     const budgets = { ...(cpu !== undefined ? { cpu } : {}), ...(memory !== undefined ? { memory } : {}) };
     return {
       capacity: { replicas: 1, ...budgets },
-      live: { from: 'source', source, ...budgets, confirmMs: confirm, ...autoscaleSpec(raw.autoscale) },
+      live: {
+        from: 'source',
+        source,
+        ...budgets,
+        confirmMs: confirm,
+        everyMs: every,
+        ...autoscaleSpec(raw.autoscale),
+      },
       defaultMax: Number.POSITIVE_INFINITY,
     };
   }

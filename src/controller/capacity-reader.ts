@@ -14,6 +14,8 @@ export interface CapacityReaderOptions {
   readonly source: CapacitySource;
   /** How long a drop below half must last before it is taken. */
   readonly confirmMs: number;
+  /** The least time between the starts of two reads (0: every tick). */
+  readonly everyMs: number;
   readonly clock: Clock;
   readonly readTimeoutMs: number;
   /** A tick: the longest one read() waits. */
@@ -34,6 +36,8 @@ const HISTORY = 100;
 export class CapacityReader {
   private readonly guard: CapacityGuard;
   private inFlight: { started: number; abort: AbortController; done: Promise<CapacityReading> } | undefined;
+  /** When the last read started (clock ms). */
+  private lastStart: number | undefined;
   /** The nodes the capacity in force counts, where its source counts nodes. */
   private nodes: number | undefined;
   /** The latest changes taken, oldest first. */
@@ -53,8 +57,10 @@ export class CapacityReader {
    * after readTimeoutMs is aborted and counts as a failed reading; its late answer is ignored.
    */
   async read(): Promise<void> {
-    const { clock, readTimeoutMs, intervalMs } = this.opts;
+    const { clock, readTimeoutMs, intervalMs, everyMs } = this.opts;
     if (!this.inFlight) {
+      if (this.lastStart !== undefined && clock.now() - this.lastStart < everyMs) return;
+      this.lastStart = clock.now();
       const abort = new AbortController();
       const done = this.opts.source.read(abort.signal).then(
         (r): CapacityReading => r,

@@ -136,6 +136,7 @@ export class Controller {
           ...options,
           source: options.capacitySource,
           confirmMs: options.capacityConfirmMs ?? DEFAULT_CAPACITY_CONFIRM_MS,
+          everyMs: options.capacityEveryMs ?? 0,
           reporter: this.reporter,
         })
       : undefined;

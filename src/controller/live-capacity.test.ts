@@ -44,7 +44,7 @@ const web: ServicePolicy = {
 };
 const batch: ServicePolicy = { ...web, name: 'batch', priority: 2, min: 0, rule: { type: 'remainder' } };
 
-function setup(confirmMs = 30_000) {
+function setup(confirmMs = 30_000, everyMs = 0) {
   const clock = new ManualClock(1_000_000);
   const scheduler = new FakeScheduler(['web', 'batch']);
   const demand = new Demand(clock);
@@ -55,6 +55,7 @@ function setup(confirmMs = 30_000) {
     capacity: { replicas: 1 },
     capacitySource: capacity,
     capacityConfirmMs: confirmMs,
+    capacityEveryMs: everyMs,
     intervalMs: 100,
     readTimeoutMs: 1000,
     services: [web, batch],
@@ -152,6 +153,14 @@ describe('live capacity', () => {
     assert.deepEqual(running(), { web: 3, batch: 17 }, 'not yet: 0.5 s of 1 s');
     for (let i = 0; i < 8; i++) await tick();
     assert.deepEqual(running(), { web: 3, batch: 3 });
+  });
+
+  test('read at most once per capacityEveryMs, however often the ticks come', async () => {
+    const { capacity, tick, demand } = setup(30_000, 500);
+    demand.value = 10;
+    capacity.next = { capacity: { replicas: 20 } };
+    for (let i = 0; i < 20; i++) await tick(); // 2 s of 100 ms ticks
+    assert.equal(capacity.reads, 4);
   });
 
   test('property: capacity moving at random, the promises hold against the capacity in force', async () => {

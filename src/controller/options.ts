@@ -14,6 +14,8 @@ export interface ControllerOptions {
   readonly capacitySource?: CapacitySource;
   /** How long a drop below half must last before it is taken; 30 s by default. */
   readonly capacityConfirmMs?: number;
+  /** How often the live capacity is read; every tick when absent. */
+  readonly capacityEveryMs?: number;
   /** The pressure signals' windows and the autoscale target (docs/capacity.md); signals only by default. */
   readonly pressure?: Partial<PressureOptions>;
   readonly intervalMs: number;

@@ -143,6 +143,8 @@ export interface SchedulerCapacity {
   readonly nodes?: Readonly<Record<string, string>>;
   /** How long readings must say a drop to less than half before it is taken. */
   readonly confirmMs: number;
+  /** How often it is read (at most once a tick). */
+  readonly everyMs: number;
   readonly autoscale?: AutoscaleSpec;
 }
 
@@ -154,6 +156,8 @@ export interface SourceCapacity {
   readonly cpu?: number;
   readonly memory?: number;
   readonly confirmMs: number;
+  /** How often it is read (at most once a tick). */
+  readonly everyMs: number;
   readonly autoscale?: AutoscaleSpec;
 }
 

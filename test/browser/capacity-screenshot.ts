@@ -22,7 +22,12 @@ const [browser, demo] = await Promise.all([
     configure: (config) => ({
       ...config,
       capacity: { replicas: 1 },
-      liveCapacity: { from: 'source', source: { type: 'http', url, path: 'replicas' }, confirmMs: 30_000 },
+      liveCapacity: {
+        from: 'source',
+        source: { type: 'http', url, path: 'replicas' },
+        confirmMs: 30_000,
+        everyMs: 1000,
+      },
     }),
   }),
 ]);

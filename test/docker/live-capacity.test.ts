@@ -49,7 +49,7 @@ describe('live capacity on docker (capacity from an HTTP source)', skipUnless(en
     const run = `{ image: ${TEST_IMAGE}, command: [sleep, "3600"], stopGrace: 1s, pull: never }`;
     const yaml = `
 name: ${name}
-capacity: { source: { type: http, url: "${url}", path: replicas }, confirm: 1s }
+capacity: { source: { type: http, url: "${url}", path: replicas }, confirm: 1s, every: 200ms }
 interval: 100ms
 scheduler: { type: docker, network: none }
 services:
