@@ -32,6 +32,8 @@ const quick = process.argv.includes('--quick');
 const withNodes = process.argv.includes('--nodes');
 /** With --nodes: microscaler keeps this many idle nodes (--spare=N; default 0). */
 const spare = Number(process.argv.find((a) => a.startsWith('--spare='))?.slice(8) ?? 0);
+/** With --nodes: microscaler also keeps the rise its need's slope over 30 min projects over 165 s (--rise). */
+const rise = process.argv.includes('--rise');
 /** With --nodes: the cluster at its most (capacity below) is this many nodes. */
 const MOST_NODES = 10;
 const dir = resolve(process.argv.find((a) => a.startsWith('--traces='))?.slice(9) ?? '../shared/traces');
@@ -108,7 +110,14 @@ async function benchTrace(file: string, timeScale: number): Promise<Row[]> {
   const mode = timeScale === 1 ? 'real time' : `compressed ×${timeScale}`;
   const rows: Row[] = [];
   const registry = nodes
-    ? { ...NODE_POLICIES, microscaler: microscalerWith({ ...DEFAULT_PRESSURE, spareNodes: spare }) }
+    ? {
+        ...NODE_POLICIES,
+        microscaler: microscalerWith({
+          ...DEFAULT_PRESSURE,
+          spareNodes: spare,
+          ...(rise ? { riseWindowMs: 1_800_000 } : {}),
+        }),
+      }
     : POLICIES;
   for (const policy of nodes ? DEFAULT_NODE_POLICIES : DEFAULT_POLICIES) {
     const started = performance.now();

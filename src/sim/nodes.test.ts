@@ -236,4 +236,30 @@ describe('pressure rules', () => {
     assert.equal(run(1), 2);
     assert.equal(run(2), 3);
   });
+
+  test('while priority-1 need rises, the nodes its slope projects over the lead are not given back', () => {
+    // web's need climbs a replica every 5 min from 4, batch wants nothing: the idle capacity is 12 - need.
+    const ramp = (riseWindowMs: number) => {
+      const pool = new NodePool(nodeSetup({ initial: 3 }), 1, 0);
+      const settings = { ...DEFAULT_PRESSURE, riseWindowMs, riseLeadMs: 300_000 };
+      const hook = pressureRules(pool, [spec('web', 1), spec('batch', 2)], settings);
+      for (let t = 0; t <= 1_200_000; t += 100) {
+        const need = 4 + Math.floor(t / 300_000);
+        hook(
+          t,
+          { replicas: pool.capacity() },
+          {
+            at: t,
+            services: [
+              { name: 'web', priority: 1, value: need, need, desired: need },
+              { name: 'batch', priority: 2, value: undefined, need: 0, desired: 0 },
+            ],
+          },
+        );
+      }
+      return pool.ready;
+    };
+    assert.equal(ramp(0), 2, 'without the rise: 6 idle for 10 min, one node of 4 goes');
+    assert.equal(ramp(600_000), 3, 'a rise of a replica in 5 min keeps a node');
+  });
 });

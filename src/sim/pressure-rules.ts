@@ -6,6 +6,7 @@ import { AutoscaleDecider } from '../planner/autoscale.js';
 import { NO_AMOUNT, type PressureService, pressure, Sustained } from '../planner/pressure.js';
 import type { NodePool } from './nodes.js';
 import type { SimService } from './setup.js';
+import { Trend } from './trend.js';
 
 export interface PressureSettings {
   /** Unmet need must last this long before nodes are asked for. */
@@ -20,6 +21,13 @@ export interface PressureSettings {
   readonly upTo: number;
   /** Idle capacity kept, in nodes: only what is idle beyond it is given back (0: every whole idle node). */
   readonly spareNodes: number;
+  /**
+   * Idle capacity kept as well, when priority-1 need rises: the rise its least-squares slope over this window
+   * projects over `riseLeadMs`, in whole nodes (0: none; the larger of this and `spareNodes` is kept).
+   */
+  readonly riseWindowMs: number;
+  /** How far ahead the rise is projected: about a boot, so the nodes a ramp needs soon are not given back. */
+  readonly riseLeadMs: number;
 }
 
 /**
@@ -38,6 +46,8 @@ export const DEFAULT_PRESSURE: PressureSettings = {
   maxStep: 10,
   upTo: 1,
   spareNodes: 0,
+  riseWindowMs: 0,
+  riseLeadMs: 165_000,
 };
 
 const NO_RESOURCES = { cpu: 0, memory: 0 };
@@ -81,6 +91,7 @@ export function pressureRules(
   });
   const unmetEvery = 1000 / scale;
   const idleEvery = 10_000 / scale;
+  const rising = settings.riseWindowMs > 0 ? riseKept(nodes, settings) : undefined;
   // The smallest of each signal over the ticks since its last sample: what the window's minimum would see.
   const low = new Bucket();
   const lowIdle = new Bucket();
@@ -96,9 +107,12 @@ export function pressureRules(
     }
     const signal = pressure(capacity, input, settings.upTo);
     low.add(Math.max(0, signal.unmet.replicas - nodes.bootingCount * nodes.size));
-    lowIdle.add(Math.max(0, signal.idle.replicas - settings.spareNodes * nodes.size));
+    rising?.add(input, settings.upTo);
+    const kept = Math.max(settings.spareNodes * nodes.size, rising?.kept ?? 0);
+    lowIdle.add(Math.max(0, signal.idle.replicas - kept));
     if (now < nextUnmet - 1e-6) return;
     nextUnmet = after(now, unmetEvery);
+    rising?.sample(now);
     if (now >= nextIdle - 1e-6) {
       nextIdle = after(now, idleEvery);
       idleNow = idle.add(now, { replicas: lowIdle.take(), cpu: 0, memory: 0 });
@@ -108,6 +122,34 @@ export function pressureRules(
     if (!ask?.nodes) return;
     if (ask.direction === 'out') nodes.add(ask.nodes, now);
     else nodes.remove(ask.nodes, now);
+  };
+}
+
+/**
+ * The replicas kept for a rise: every 10 s (scaled) the least priority-1 want since the last sample joins the
+ * trend (the least, so a backlog's spike is not a rise), and what its slope adds over the lead, in whole nodes.
+ */
+function riseKept(nodes: NodePool, settings: PressureSettings) {
+  const scale = nodes.setup.timeScale;
+  const every = 10_000 / scale;
+  const trend = new Trend(settings.riseWindowMs / scale);
+  const low = new Bucket();
+  let next = every;
+  return {
+    kept: 0,
+    add(services: readonly PressureService[], upTo: number): void {
+      let sum = 0;
+      for (const s of services) if (s.priority <= upTo) sum += Math.min(Math.max(s.need, s.min), s.max);
+      low.add(sum);
+    },
+    sample(now: number): void {
+      if (now < next - 1e-6) return;
+      next = after(now, every);
+      const wanted = low.take();
+      trend.add(now, wanted);
+      const rise = trend.ahead(settings.riseLeadMs / scale) - wanted;
+      this.kept = Math.ceil(rise / nodes.size) * nodes.size;
+    },
   };
 }
 
