@@ -87,6 +87,13 @@ test('URL notice: a 2xx answer ends the grace at once; the thaw is POSTed too', 
   await s.scaleWithPool('worker', { replicas: 0, frozen: 1 }, 'test: preempted');
   // Frozen long before the 30 s grace: the answer was the acknowledgement.
   await until('the freeze', () => readProcStat(replica.pid as number)?.state === 'T');
+  // And frozen as the back-end records it: a scale-up in the moment between SIGSTOP and that record finds
+  // the replica still warming and starts a cold one instead of thawing it (the test raced that moment).
+  for (;;) {
+    const o = (await s.observe(AbortSignal.timeout(5000))).get('worker');
+    if (o?.frozen === 1 && (o.warming ?? 0) === 0) break;
+    await sleep(10);
+  }
   assert.deepEqual(posted, [
     {
       url: `/freeze/worker/${replica.id}`,
