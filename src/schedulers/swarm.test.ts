@@ -5,6 +5,7 @@ import {
   findEngine,
   needApi,
   schedulerContext,
+  swarmMissing,
   TEST_IMAGE,
   uniqueName,
   waitFor,
@@ -13,13 +14,7 @@ import { type DockerApi, DockerApiError, filters } from '../infra/docker-api.js'
 import { SwarmScheduler, swarmServiceName } from './swarm.js';
 
 const engine = await findEngine();
-const swarm = engine.api
-  ? await engine.api
-      .request<{ Swarm?: { LocalNodeState?: string } }>('GET', '/info')
-      .then((r) => r.body.Swarm?.LocalNodeState === 'active')
-  : false;
-const missing =
-  engine.missing ?? (swarm ? undefined : 'this engine is not in a swarm; run .ci/setup-docker.sh');
+const missing = await swarmMissing(engine);
 const made: string[] = [];
 after(async () => {
   if (!engine.api) return;

@@ -13,16 +13,18 @@ import { systemClock } from '../../src/infra/system-clock.js';
 import { schedulerSchemas } from '../../src/schedulers/registry.js';
 import { isPushSource } from '../../src/sources/push.js';
 import { sourceSchemas } from '../../src/sources/registry.js';
-import { findEngine, needApi, TEST_IMAGE, uniqueName, waitFor } from '../fixtures/docker/engine.js';
+import {
+  findEngine,
+  needApi,
+  swarmMissing,
+  TEST_IMAGE,
+  uniqueName,
+  waitFor,
+} from '../fixtures/docker/engine.js';
 
 const engine = await findEngine();
-const swarm = engine.api
-  ? await engine.api
-      .request<{ Swarm?: { LocalNodeState?: string } }>('GET', '/info')
-      .then((r) => r.body.Swarm?.LocalNodeState === 'active')
-  : false;
-const missing =
-  engine.missing ?? (swarm ? undefined : 'this engine is not in a swarm; run .ci/setup-docker.sh');
+const missing = await swarmMissing(engine);
+const swarm = missing === undefined;
 const made: string[] = [];
 after(async () => {
   const api = engine.api;

@@ -15,6 +15,7 @@ import {
   SERVICE_LABEL,
   schedulerContext,
   skipUnless,
+  swarmMissing,
   TEST_IMAGE,
   uniqueName,
 } from '../fixtures/docker/engine.js';
@@ -74,13 +75,8 @@ describe('scheduler contract: docker (real engine)', skipUnless(engine), () => {
   });
 });
 
-const swarm = engine.api
-  ? await engine.api
-      .request<{ Swarm?: { LocalNodeState?: string } }>('GET', '/info')
-      .then((r) => r.body.Swarm?.LocalNodeState === 'active')
-  : false;
-const noSwarm =
-  engine.missing ?? (swarm ? undefined : 'this engine is not in a swarm; run .ci/setup-docker.sh');
+const noSwarm = await swarmMissing(engine);
+const swarm = noSwarm === undefined;
 
 interface Task {
   readonly ID: string;
